@@ -1,0 +1,2 @@
+//! Placeholder while the protocol crate is written.
+#![no_std]
