@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+// =============================================================================================
+//  The cross-margin engine's external API: the single source of truth.
+//
+//  Rust binds this file with `sol!` (contracts/margin-types); the Solidity twin implements it
+//  with `@inheritdoc`; the Stylus contract's exported ABI is checked against it in a test.
+//
+//  Units (everywhere, unless a NatSpec line says otherwise):
+//  - USD amounts (cash, portfolio value, margins, notionals): signed or unsigned, 18 decimals.
+//  - Collateral prices: USD per one whole token, 18 decimals (a token with `decimals` d is worth
+//    `balance * price / 10**d`).
+//  - Instrument sizes and mark prices: 18 decimals (1e18 = one contract unit; USD per unit).
+//  - Weights, thresholds and penalties: basis points (10_000 = 100%).
+//  - Block numbers: `block.number` of the chain the engine runs on; times: seconds.
+//
+//  Rounding: every product that is divided is computed at full 512-bit precision and rounded
+//  toward zero (OpenZeppelin `Math.mulDiv` semantics); any result that does not fit its type
+//  reverts with `ArithmeticOverflow()`.
+//
+//  EIP-712 domain: EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)
+//  with name "CrossMarginEngine", version "1", the chain id and the engine's own address.
+//
+//  Signed types (type strings, exactly):
+//    ReportBatch(bytes32 root,uint48 observedBlock,uint32 riskEpoch,uint32 count)
+//    PriceReport(address asset,uint128 price,uint48 observedBlock)
+//    MarginReport(address account,uint48 positionsNonce,uint32 riskEpoch,uint48 observedBlock,int128 portfolioValue,uint128 initialMargin,uint128 maintenanceMargin)
+//    LiquidationStep(address account,uint48 positionsNonce,uint32 riskEpoch,uint48 observedBlock,bytes32 instrumentId,int128 size,uint128 markPrice)
+//
+//  Keepers sign only `ReportBatch` (digest = keccak256("\x19\x01" ‖ domainSeparator ‖ hashStruct)).
+//  Its `root` is a Merkle root over leaves
+//      leaf = keccak256(abi.encodePacked(uint8 leafKind, bytes32 hashStruct(item)))
+//  with leafKind 1 = PriceReport, 2 = MarginReport, 3 = LiquidationStep (the kind byte
+//  separates leaf types; a 33-byte preimage can never collide with a 64-byte inner node).
+//  Inner nodes hash the sorted pair (OpenZeppelin `Hashes.commutativeKeccak256`); a level with an
+//  odd number of nodes carries its last node up unchanged; the root of one leaf is that leaf.
+//  Proofs are OpenZeppelin `MerkleProof` proofs (siblings from leaf to root). The leaves of a
+//  batch posted whole are ordered: price reports, then margin reports, then `otherLeaves`.
+//
+//  Quorum signatures: `bytes signatures` is the concatenation of 65-byte (r, s, v) signatures
+//  over the batch digest, ordered by strictly ascending signer address (this makes the
+//  duplicate check a single comparison and needs no bitmap in calldata). Each must have
+//  v in {27, 28}, s <= secp256k1n / 2, recover to a non-zero registered keeper; at least
+//  `quorum()` of them are required. Any bad signature reverts the whole call.
+//
+//  Validity of a batch: observedBlock <= block.number, block.number - observedBlock <=
+//  maxReportAgeBlocks, riskEpoch == riskEpoch(), count == number of leaves; every margin report
+//  and liquidation step inside carries the batch's observedBlock and riskEpoch, every price report
+//  the batch's observedBlock.
+//
+//  Order of checks (both implementations raise the first failing one, so their reverts agree):
+//  postBatch: 1 WrongRiskEpoch(current, batch) 2 FutureReport 3 StaleReport 4 CountMismatch
+//    5 per leaf in leaf order: LeafBlockMismatch, then (margin reports) WrongRiskEpoch(batch, leaf)
+//    6 RootMismatch 7 signatures: MalformedSignatures, then per signature in order InvalidSignatureV,
+//    SignatureSHigh, InvalidSignature, SignersNotAscending, UnknownKeeper 8 QuorumNotMet
+//    9 apply prices in order (AssetNotListed, InvalidPrice revert; PriceNotNewer skips)
+//    10 apply reports in order (InvalidMarginReport reverts; NonceMismatch, then ReportNotNewer, skip).
+//  attestRoot: steps 1, 2, 3, 7, 8 of postBatch.
+//  postMarginReport / postPriceReport / liquidate (root part): UnknownRoot, WrongRiskEpoch(current,
+//    root's), StaleReport (root's observedBlock), LeafBlockMismatch, WrongRiskEpoch(root's, leaf's)
+//    (not for prices), InvalidProof, then the item's own rules in the order postBatch applies them,
+//    reverting instead of skipping.
+//  The first leaf that breaks a rule decides; signatures are checked after the cheap checks.
+// =============================================================================================
+
+/// @notice The attestation a quorum of keepers signs once per block.
+/// @param root Merkle root of the block's leaves (see the file header).
+/// @param observedBlock The block whose state the keepers observed.
+/// @param riskEpoch The engine's `riskEpoch()` the keepers computed under.
+/// @param count Number of leaves under `root`.
+struct ReportBatch {
+    bytes32 root;
+    uint48 observedBlock;
+    uint32 riskEpoch;
+    uint32 count;
+}
+
+/// @notice A collateral price. Leaf kind 1.
+/// @param asset The listed collateral token.
+/// @param price USD per one whole token, 18 decimals; must be non-zero.
+/// @param observedBlock Equal to the batch's observedBlock.
+struct PriceReport {
+    address asset;
+    uint128 price;
+    uint48 observedBlock;
+}
+
+/// @notice The keepers' margin computation for one account. Leaf kind 2.
+/// @param account The account.
+/// @param positionsNonce The account's `positionsNonce` the positions were read at.
+/// @param riskEpoch Equal to the batch's riskEpoch.
+/// @param observedBlock Equal to the batch's observedBlock.
+/// @param portfolioValue Mark-to-market of the account's positions, USD 18 decimals (signed).
+/// @param initialMargin Requirement to add risk or withdraw, USD 18 decimals; >= maintenanceMargin.
+/// @param maintenanceMargin Requirement below which the account is liquidatable, USD 18 decimals.
+struct MarginReport {
+    address account;
+    uint48 positionsNonce;
+    uint32 riskEpoch;
+    uint48 observedBlock;
+    int128 portfolioValue;
+    uint128 initialMargin;
+    uint128 maintenanceMargin;
+}
+
+/// @notice One partial-liquidation leg signed by the quorum. Leaf kind 3.
+/// @param account The account being liquidated.
+/// @param positionsNonce The account's `positionsNonce` the step was planned at.
+/// @param riskEpoch Equal to the batch's riskEpoch.
+/// @param observedBlock Equal to the batch's observedBlock.
+/// @param instrumentId The position to reduce.
+/// @param size Signed size added to the account's position (opposite sign to it, |size| <= |position|);
+///        the liquidator's position changes by -size.
+/// @param markPrice USD per unit, 18 decimals, at which the leg changes hands.
+struct LiquidationStep {
+    address account;
+    uint48 positionsNonce;
+    uint32 riskEpoch;
+    uint48 observedBlock;
+    bytes32 instrumentId;
+    int128 size;
+    uint128 markPrice;
+}
+
+/// @notice One leg of a venue trade. Legs of a batch are sorted by (instrumentId, account), strictly
+///         ascending, so each account appears once per instrument.
+/// @param account The party.
+/// @param instrumentId A listed instrument.
+/// @param sizeDelta Signed change of the party's position, 18 decimals.
+/// @param cashDelta Signed change of the party's cash, USD 18 decimals (premium, price, fees).
+struct TradeLeg {
+    address account;
+    bytes32 instrumentId;
+    int128 sizeDelta;
+    int128 cashDelta;
+}
+
+/// @notice A governance change. See `proposeChange` for the kinds and their bounds.
+/// @param kind The parameter (0..16, see IMarginEngine).
+/// @param target The asset, keeper, venue or role holder the change is about (zero if none).
+/// @param value The new value (zero if none).
+struct ParamChange {
+    uint8 kind;
+    address target;
+    uint256 value;
+}
+
+/// @notice Scalar risk parameters (all governed, all bounded).
+struct RiskParams {
+    uint16 liquidationThresholdBps;
+    uint16 liquidationPenaltyBps;
+    uint32 maxReportAgeBlocks;
+    uint32 maxPriceAgeBlocks;
+    uint32 timelockDelay;
+    uint128 liquidationNotionalCapPerBlock;
+}
+
+/// @notice A listed collateral asset.
+struct CollateralInfo {
+    bool listed;
+    uint8 decimals;
+    uint16 weightBps;
+    uint128 price;
+    uint48 priceBlock;
+}
+
+/// @notice The margin report the engine holds for an account.
+struct StoredMarginReport {
+    int128 portfolioValue;
+    uint48 observedBlock;
+    uint32 riskEpoch;
+    uint48 positionsNonce;
+    uint128 initialMargin;
+    uint128 maintenanceMargin;
+}
+
+/// @notice An account's health as the engine sees it now.
+/// @param weightedCollateralValue Σ floor(floor(balance * price / 10**decimals) * weightBps / 10_000).
+/// @param cash Signed settlement balance from trades, liquidations and penalties.
+/// @param equity weightedCollateralValue + cash + portfolioValue.
+/// @param marginRatioBps equity * 10_000 / maintenanceMargin (0 if equity <= 0; max uint if maintenanceMargin == 0).
+/// @param reportFresh The stored report matches positionsNonce and riskEpoch and is within maxReportAgeBlocks.
+/// @param pricesFresh Every asset the account holds has a price within maxPriceAgeBlocks.
+/// @param liquidatable reportFresh && pricesFresh && equity * 10_000 < maintenanceMargin * liquidationThresholdBps.
+struct AccountHealth {
+    uint256 weightedCollateralValue;
+    int256 cash;
+    int256 portfolioValue;
+    int256 equity;
+    uint256 initialMargin;
+    uint256 maintenanceMargin;
+    uint256 marginRatioBps;
+    bool reportFresh;
+    bool pricesFresh;
+    bool liquidatable;
+}
+
+/// @title Errors of the margin engine. Every revert is one of these; none carries a string.
+interface IMarginEngineErrors {
+    // --- access ---
+    /// @notice The caller is not the admin (the governance Safe).
+    error NotAdmin(address caller);
+    /// @notice The caller is neither the risk council nor the admin.
+    error NotRiskCouncilOrAdmin(address caller);
+    /// @notice The caller is neither the pause guardian nor the admin.
+    error NotPauseGuardianOrAdmin(address caller);
+    /// @notice The caller is not an authorized venue.
+    error NotVenue(address caller);
+    /// @notice The engine is paused (trades, withdrawals and liquidations stop).
+    error EnginePaused();
+    /// @notice An address parameter must not be zero.
+    error ZeroAddress();
+    /// @notice A fixed-point result does not fit its type.
+    error ArithmeticOverflow();
+
+    // --- quorum signatures ---
+    /// @notice `signatures` is empty or not a multiple of 65 bytes.
+    error MalformedSignatures(uint256 length);
+    /// @notice A signature's v is not 27 or 28.
+    error InvalidSignatureV(uint256 index, uint8 v);
+    /// @notice A signature's s is above secp256k1n / 2 (EIP-2 malleability).
+    error SignatureSHigh(uint256 index, bytes32 s);
+    /// @notice ecrecover returned no address (or the zero address) for a signature.
+    error InvalidSignature(uint256 index);
+    /// @notice Signers are not in strictly ascending order (this also rejects a repeated signer).
+    error SignersNotAscending(address previous, address signer);
+    /// @notice A signer is not a registered keeper.
+    error UnknownKeeper(address signer);
+    /// @notice Fewer valid distinct keeper signatures than the quorum.
+    error QuorumNotMet(uint256 signers, uint256 quorum);
+
+    // --- batches and reports ---
+    /// @notice The batch or report was computed under another risk epoch.
+    error WrongRiskEpoch(uint32 expected, uint32 provided);
+    /// @notice observedBlock is older than maxReportAgeBlocks.
+    error StaleReport(uint48 observedBlock, uint256 currentBlock);
+    /// @notice observedBlock is in the future.
+    error FutureReport(uint48 observedBlock, uint256 currentBlock);
+    /// @notice A leaf's observedBlock differs from its batch's.
+    error LeafBlockMismatch(uint48 batchBlock, uint48 leafBlock);
+    /// @notice The batch's signed count differs from the number of leaves supplied.
+    error CountMismatch(uint32 signedCount, uint256 leaves);
+    /// @notice The root rebuilt from the supplied leaves differs from the signed root.
+    error RootMismatch(bytes32 signedRoot, bytes32 computedRoot);
+    /// @notice The root was never attested by a quorum.
+    error UnknownRoot(bytes32 root);
+    /// @notice The Merkle proof does not lead from the leaf to the root.
+    error InvalidProof(bytes32 root, bytes32 leaf);
+    /// @notice The report or step was computed for other positions than the account holds now.
+    error NonceMismatch(address account, uint48 expected, uint48 provided);
+    /// @notice The engine already holds a report for the account observed at the same or a later block.
+    error ReportNotNewer(address account, uint48 storedBlock, uint48 observedBlock);
+    /// @notice A margin report with initialMargin < maintenanceMargin.
+    error InvalidMarginReport(address account);
+    /// @notice The engine already holds a price for the asset observed at the same or a later block.
+    error PriceNotNewer(address asset, uint48 storedBlock, uint48 observedBlock);
+    /// @notice A price report with price zero.
+    error InvalidPrice(address asset);
+    /// @notice The account has no report matching its positionsNonce, the riskEpoch and maxReportAgeBlocks.
+    error NoFreshReport(address account);
+    /// @notice An asset the account holds has no price within maxPriceAgeBlocks.
+    error StalePrice(address asset, uint48 priceBlock);
+
+    // --- collateral ---
+    /// @notice The asset is not listed as collateral.
+    error AssetNotListed(address asset);
+    /// @notice Amounts must be non-zero.
+    error ZeroAmount();
+    /// @notice Withdrawal above the account's balance of the asset.
+    error InsufficientCollateral(address account, address asset, uint256 balance, uint256 amount);
+    /// @notice The token call reverted or returned false.
+    error TokenTransferFailed(address token);
+    /// @notice The action would leave (or finds) equity below the initial margin.
+    error BelowInitialMargin(address account, int256 equity, uint256 initialMargin);
+
+    // --- positions ---
+    /// @notice A trade with no legs.
+    error EmptyTrade();
+    /// @notice The instrument is not listed.
+    error InstrumentNotListed(bytes32 instrumentId);
+    /// @notice The instrument is listed already.
+    error InstrumentAlreadyListed(bytes32 instrumentId);
+    /// @notice Legs are not sorted by (instrumentId, account) strictly ascending; `index` is the first offender.
+    error LegsNotSorted(uint256 index);
+    /// @notice The sizes of an instrument's legs do not sum to zero.
+    error SizeNotConserved(bytes32 instrumentId, int256 imbalance);
+    /// @notice The cash deltas of a trade do not sum to zero.
+    error CashNotConserved(int256 imbalance);
+
+    // --- liquidation ---
+    /// @notice An account cannot liquidate itself.
+    error SelfLiquidation(address account);
+    /// @notice The account is at or above its liquidation threshold (or has no fresh report).
+    error NotLiquidatable(address account, int256 equity, uint256 maintenanceRequirement);
+    /// @notice The account was already liquidated in this block.
+    error LiquidationAlreadyThisBlock(address account);
+    /// @notice The step would not reduce the position (wrong sign, or larger than the position).
+    error LiquidationIncreasesRisk(address account, bytes32 instrumentId, int256 position, int128 size);
+    /// @notice The step would exceed the global per-block liquidation notional cap.
+    error LiquidationCapExceeded(uint256 usedThisBlock, uint256 notional, uint256 cap);
+
+    // --- governance ---
+    /// @notice A parameter value outside its hard bounds.
+    error ParameterOutOfBounds(uint8 kind, uint256 value, uint256 min, uint256 max);
+    /// @notice A change kind the engine does not know.
+    error UnknownChangeKind(uint8 kind);
+    /// @notice The same change with the same eta is queued already.
+    error ChangeAlreadyQueued(bytes32 changeId);
+    /// @notice No such change is queued.
+    error ChangeNotQueued(bytes32 changeId);
+    /// @notice The change's timelock has not elapsed.
+    error TimelockNotElapsed(bytes32 changeId, uint64 eta);
+    /// @notice The change was not executed within GRACE_PERIOD after its eta.
+    error ChangeExpired(bytes32 changeId, uint64 eta);
+    /// @notice The keeper is registered already.
+    error KeeperAlreadyRegistered(address keeper);
+    /// @notice The address is not a registered keeper.
+    error KeeperNotRegistered(address keeper);
+    /// @notice The keeper set is full.
+    error TooManyKeepers(uint256 max);
+    /// @notice The quorum must satisfy 1 <= quorum <= number of keepers.
+    error QuorumOutOfRange(uint256 quorum, uint256 keepers);
+    /// @notice The asset is listed already.
+    error AssetAlreadyListed(address asset);
+    /// @notice The collateral list is full.
+    error TooManyCollateralAssets(uint256 max);
+}
+
+/// @title Events of the margin engine. Keepers index these to rebuild every account's portfolio.
+interface IMarginEngineEvents {
+    /// @notice Collateral credited to `account`.
+    event CollateralDeposited(address indexed account, address indexed asset, uint256 amount);
+    /// @notice Collateral paid out to `account`.
+    event CollateralWithdrawn(address indexed account, address indexed asset, uint256 amount);
+    /// @notice A position changed (venue trade or liquidation); `positionsNonce` is the account's new nonce.
+    event PositionChanged(
+        address indexed account,
+        bytes32 indexed instrumentId,
+        int256 sizeDelta,
+        int256 cashDelta,
+        int256 newSize,
+        uint48 positionsNonce
+    );
+    /// @notice A venue settled a trade of `legs` legs.
+    event TradeSettled(address indexed venue, uint256 legs);
+    /// @notice A quorum-signed root was stored for later proofs.
+    event RootAttested(bytes32 indexed root, uint48 observedBlock, uint32 riskEpoch, uint32 count);
+    /// @notice A whole batch was posted; counts of what was applied and what was skipped.
+    event BatchPosted(
+        bytes32 indexed root, uint48 observedBlock, uint256 pricesAccepted, uint256 reportsAccepted, uint256 skipped
+    );
+    /// @notice A margin report proven against a stored root was accepted.
+    event MarginReportProven(address indexed account, bytes32 indexed root, uint48 observedBlock);
+    /// @notice A margin report inside a batch was skipped; `reason` is the selector of the error it would raise.
+    event MarginReportSkipped(address indexed account, bytes4 reason);
+    /// @notice A price inside a batch was skipped; `reason` is the selector of the error it would raise.
+    event PriceSkipped(address indexed asset, bytes4 reason);
+    /// @notice A collateral price was stored.
+    event PriceUpdated(address indexed asset, uint128 price, uint48 observedBlock);
+    /// @notice A liquidation step was executed.
+    event LiquidationExecuted(
+        address indexed account,
+        address indexed liquidator,
+        bytes32 indexed instrumentId,
+        int128 size,
+        uint128 markPrice,
+        uint256 notional,
+        uint256 penalty
+    );
+    /// @notice A loosening change was queued behind the timelock.
+    event ChangeQueued(bytes32 indexed changeId, uint8 indexed kind, address target, uint256 value, uint64 eta);
+    /// @notice A change took effect (at once if tightening, or on execution).
+    event ChangeApplied(bytes32 indexed changeId, uint8 indexed kind, address target, uint256 value);
+    /// @notice A queued change was cancelled.
+    event ChangeCancelled(bytes32 indexed changeId);
+    /// @notice Every stored margin report and root is void from now on; keepers must recompute.
+    event RiskEpochBumped(uint32 riskEpoch);
+    /// @notice An instrument was listed; `spec` is the keepers' pricing spec (JSON bytes).
+    event InstrumentListed(bytes32 indexed instrumentId, bytes spec);
+    /// @notice The engine was paused.
+    event EnginePausedBy(address indexed by);
+    /// @notice The engine was unpaused.
+    event EngineUnpausedBy(address indexed by);
+}
+
+/// @title The cross-margin engine.
+/// @notice Constructor (both implementations):
+///         `constructor(address admin, address riskCouncil, address pauseGuardian, address[] keepers,
+///          uint8 quorum, RiskParams params, address[] collateralAssets, uint8[] collateralDecimals,
+///          uint16[] collateralWeightsBps, address[] venues)` with every bound below enforced.
+///
+/// Governance change kinds (`ParamChange.kind`), their bounds and direction. "Tightening"
+/// changes apply at once when the admin or the risk council proposes them; all others are queued
+/// by the admin behind `timelockDelay` seconds, then executable by anyone within GRACE_PERIOD
+/// (14 days), and cancellable by the admin or the risk council meanwhile.
+///  0 CollateralWeight(target = asset, value = bps in [0, 10_000]); tightening if lower.
+///  1 ListCollateral(target = asset, value = decimals in [0, 36]); listed with weight 0, always at once; at most 16 assets.
+///  2 LiquidationThreshold(value = bps in [10_000, 20_000]); tightening if higher.
+///  3 LiquidationPenalty(value = bps in [0, 1_500]); always queued.
+///  4 MaxReportAge(value = blocks in [1, 100_000]); tightening if lower.
+///  5 MaxPriceAge(value = blocks in [1, 100_000]); tightening if lower.
+///  6 LiquidationNotionalCap(value = USD 18 decimals in [1e18, 1e30]); always queued.
+///  7 TimelockDelay(value = seconds in [60, 2_592_000]); tightening if higher.
+///  8 Quorum(value in [1, keepers]); tightening if higher (bumps riskEpoch).
+///  9 AddKeeper(target); queued; at most 32 keepers.
+/// 10 RemoveKeeper(target); tightening (bumps riskEpoch); keepers must stay >= quorum.
+/// 11 AddVenue(target); queued.   12 RemoveVenue(target); tightening.
+/// 13 SetAdmin(target), 14 SetRiskCouncil(target), 15 SetPauseGuardian(target); queued.
+/// 16 BumpRiskEpoch(value = 0); tightening (voids every stored report and root).
+interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
+    // ------------------------------------------------------------------ reports (keepers, anyone)
+
+    /// @notice Post a whole quorum-signed batch: prices and margin reports are applied, the root is
+    ///         rebuilt from all leaves (no proofs in calldata). Anyone may submit.
+    /// @dev Reverts on any batch-level failure (signatures, quorum, freshness, epoch, count, root,
+    ///      a leaf's block or epoch, zero price, initialMargin < maintenanceMargin). A report whose
+    ///      account state moved on (NonceMismatch, ReportNotNewer) or a price that is not newer
+    ///      (PriceNotNewer) is skipped with MarginReportSkipped / PriceSkipped, so a trade landing
+    ///      between computation and inclusion cannot void everybody else's report.
+    /// @param otherLeaves Leaf hashes of items this call does not apply (liquidation steps). If any,
+    ///        the root is stored as by `attestRoot`.
+    function postBatch(
+        ReportBatch calldata batch,
+        bytes calldata signatures,
+        PriceReport[] calldata prices,
+        MarginReport[] calldata reports,
+        bytes32[] calldata otherLeaves
+    ) external;
+
+    /// @notice Verify a quorum-signed batch and store its root, for proofs of single items.
+    function attestRoot(ReportBatch calldata batch, bytes calldata signatures) external;
+
+    /// @notice Apply one margin report proven against a stored root (current epoch, fresh).
+    /// @dev Reverts (never skips) on every rule of `postBatch`, plus UnknownRoot and InvalidProof.
+    function postMarginReport(MarginReport calldata report, bytes32 root, bytes32[] calldata proof) external;
+
+    /// @notice Apply one price report proven against a stored root (fresh).
+    function postPriceReport(PriceReport calldata price, bytes32 root, bytes32[] calldata proof) external;
+
+    // ------------------------------------------------------------------ collateral (traders)
+
+    /// @notice Move `amount` of a listed `asset` from the caller into its account. Allowed while paused.
+    /// @dev Tokens that return no boolean are accepted; a false return or a revert gives TokenTransferFailed.
+    ///      Fee-on-transfer tokens are not supported (governance must not list them).
+    function deposit(address asset, uint256 amount) external;
+
+    /// @notice Pay `amount` of `asset` out to the caller.
+    /// @dev An account whose positionsNonce is 0 (it never held a position) needs no report. Any other
+    ///      account needs a fresh report, fresh prices for every asset it holds after the withdrawal,
+    ///      and equity after the withdrawal >= initialMargin (else BelowInitialMargin).
+    function withdraw(address asset, uint256 amount) external;
+
+    // ------------------------------------------------------------------ positions (venues)
+
+    /// @notice Settle a venue trade. Only authorized venues; not while paused.
+    /// @dev Legs sorted by (instrumentId, account) strictly ascending; sizes conserved per instrument,
+    ///      cash conserved over the trade. A leg adds risk if it flips the position's sign or grows
+    ///      its absolute size; its account must then hold a fresh report with pre-trade equity >=
+    ///      initialMargin (so an account below maintenance can only reduce). Every leg bumps its
+    ///      account's positionsNonce.
+    function settleTrade(TradeLeg[] calldata legs) external;
+
+    // ------------------------------------------------------------------ liquidation (anyone)
+
+    /// @notice Execute a quorum-signed liquidation step; the caller is the liquidator and takes the leg
+    ///         over at markPrice, receiving penalty = notional * liquidationPenaltyBps / 10_000 in cash.
+    /// @dev notional = |size| * markPrice / 1e18. Requires: not paused; caller != account; the root
+    ///      stored, of the current epoch and fresh; the step's block/epoch equal the root's; a valid
+    ///      proof; step.positionsNonce == the account's; the account's fresh report and fresh prices
+    ///      show equity * 10_000 < maintenanceMargin * liquidationThresholdBps; no earlier step for the
+    ///      account in this block; size non-zero, of the opposite sign to the position and |size| <=
+    ///      |position| (a step only reduces, at most to zero); the block's liquidated notional plus this one
+    ///      within liquidationNotionalCapPerBlock; the liquidator itself holding a fresh report with
+    ///      equity >= initialMargin. Cash: account += -size * markPrice / 1e18 - penalty; liquidator
+    ///      the opposite. Both accounts' positionsNonce is bumped.
+    function liquidate(LiquidationStep calldata step, bytes32 root, bytes32[] calldata proof) external;
+
+    // ------------------------------------------------------------------ governance
+
+    /// @notice Propose a change (see the kinds above). Tightening: admin or risk council, applied at once
+    ///         (`applied` = true). Otherwise: admin only, queued with eta = block.timestamp + timelockDelay.
+    /// @return changeId keccak256(abi.encode(kind, target, value, eta)), eta = block.timestamp if applied.
+    function proposeChange(ParamChange calldata change) external returns (bytes32 changeId, bool applied);
+
+    /// @notice Execute a queued change once its eta has passed (anyone). Bounds are checked again.
+    function executeChange(ParamChange calldata change, uint64 eta) external;
+
+    /// @notice Cancel a queued change (admin or risk council).
+    function cancelChange(bytes32 changeId) external;
+
+    /// @notice List an instrument (admin, at once: trading it still needs margin reports that price it).
+    function listInstrument(bytes32 instrumentId, bytes calldata spec) external;
+
+    /// @notice Pause trades, withdrawals and liquidations (pause guardian or admin).
+    function pause() external;
+
+    /// @notice Unpause (admin).
+    function unpause() external;
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The EIP-712 domain separator for this chain and this engine.
+    function domainSeparator() external view returns (bytes32);
+    /// @notice The current risk epoch; reports of other epochs do not count.
+    function riskEpoch() external view returns (uint32);
+    /// @notice Registered keepers, in registration order.
+    function keepers() external view returns (address[] memory);
+    /// @notice Signatures needed per batch.
+    function quorum() external view returns (uint8);
+    /// @notice Current scalar risk parameters.
+    function riskParams() external view returns (RiskParams memory);
+    /// @notice admin, risk council, pause guardian.
+    function roles() external view returns (address admin, address riskCouncil, address pauseGuardian);
+    /// @notice Whether the engine is paused.
+    function paused() external view returns (bool);
+    /// @notice Whether `venue` may settle trades.
+    function isVenue(address venue) external view returns (bool);
+    /// @notice Whether `instrumentId` is listed.
+    function isInstrumentListed(bytes32 instrumentId) external view returns (bool);
+    /// @notice Listed collateral assets, in listing order.
+    function collateralAssets() external view returns (address[] memory);
+    /// @notice Listing, weight and last price of `asset`.
+    function collateralInfo(address asset) external view returns (CollateralInfo memory);
+    /// @notice `account`'s balance of `asset`, in token units.
+    function collateralBalance(address account, address asset) external view returns (uint256);
+    /// @notice `account`'s signed position in `instrumentId`.
+    function positionOf(address account, bytes32 instrumentId) external view returns (int256);
+    /// @notice `account`'s positions nonce, signed cash and the block of its last liquidation step.
+    function accountState(address account)
+        external
+        view
+        returns (uint48 positionsNonce, int256 cash, uint48 lastLiquidationBlock);
+    /// @notice The margin report stored for `account` (zeros if none).
+    function marginReportOf(address account) external view returns (StoredMarginReport memory);
+    /// @notice `account`'s health now (never reverts for staleness: see the flags).
+    function accountHealth(address account) external view returns (AccountHealth memory);
+    /// @notice Shorthand for accountHealth(account).liquidatable.
+    function isLiquidatable(address account) external view returns (bool);
+    /// @notice The stored attestation of `root` (zeros if none).
+    function attestedRoot(bytes32 root) external view returns (uint48 observedBlock, uint32 riskEpoch);
+    /// @notice The eta of a queued change (0 if none).
+    function queuedChangeEta(bytes32 changeId) external view returns (uint64);
+    /// @notice The liquidated notional counted in the current block.
+    function liquidatedNotionalThisBlock() external view returns (uint256);
+}
