@@ -443,12 +443,15 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     /// @notice Move `amount` of a listed `asset` from the caller into its account. Allowed while paused.
     /// @dev Tokens that return no boolean are accepted; a false return or a revert gives TokenTransferFailed.
     ///      Fee-on-transfer tokens are not supported (governance must not list them).
+    ///      Check order: ZeroAmount, AssetNotListed, TokenTransferFailed.
     function deposit(address asset, uint256 amount) external;
 
     /// @notice Pay `amount` of `asset` out to the caller.
     /// @dev An account whose positionsNonce is 0 (it never held a position) needs no report. Any other
     ///      account needs a fresh report, fresh prices for every asset it holds after the withdrawal,
     ///      and equity after the withdrawal >= initialMargin (else BelowInitialMargin).
+    ///      Check order: EnginePaused, ZeroAmount, AssetNotListed, InsufficientCollateral, NoFreshReport,
+    ///      StalePrice, BelowInitialMargin, TokenTransferFailed.
     function withdraw(address asset, uint256 amount) external;
 
     // ------------------------------------------------------------------ positions (venues)
@@ -459,6 +462,10 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     ///      its absolute size; its account must then hold a fresh report with pre-trade equity >=
     ///      initialMargin (so an account below maintenance can only reduce). Every leg bumps its
     ///      account's positionsNonce.
+    ///      Check order: NotVenue, EnginePaused, EmptyTrade; then per leg LegsNotSorted(index),
+    ///      InstrumentNotListed, and SizeNotConserved when an instrument's group ends; CashNotConserved;
+    ///      then per risk-adding leg NoFreshReport, StalePrice, BelowInitialMargin (pre-trade state);
+    ///      then the legs are applied in order (ArithmeticOverflow if a position or cash overflows).
     function settleTrade(TradeLeg[] calldata legs) external;
 
     // ------------------------------------------------------------------ liquidation (anyone)
@@ -474,6 +481,10 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     ///      within liquidationNotionalCapPerBlock; the liquidator itself holding a fresh report with
     ///      equity >= initialMargin. Cash: account += -size * markPrice / 1e18 - penalty; liquidator
     ///      the opposite. Both accounts' positionsNonce is bumped.
+    ///      Check order: EnginePaused, SelfLiquidation, the root part (file header), InvalidProof,
+    ///      NonceMismatch, NoFreshReport(account), StalePrice, NotLiquidatable,
+    ///      LiquidationAlreadyThisBlock, LiquidationIncreasesRisk, LiquidationCapExceeded, then the
+    ///      liquidator's NoFreshReport, StalePrice, BelowInitialMargin.
     function liquidate(LiquidationStep calldata step, bytes32 root, bytes32[] calldata proof) external;
 
     // ------------------------------------------------------------------ governance
@@ -481,9 +492,16 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     /// @notice Propose a change (see the kinds above). Tightening: admin or risk council, applied at once
     ///         (`applied` = true). Otherwise: admin only, queued with eta = block.timestamp + timelockDelay.
     /// @return changeId keccak256(abi.encode(kind, target, value, eta)), eta = block.timestamp if applied.
+    /// @dev Check order: UnknownChangeKind; the role for the change's direction (NotRiskCouncilOrAdmin
+    ///      for tightening, NotAdmin otherwise); then the kind's own rules (ZeroAddress,
+    ///      ParameterOutOfBounds, AssetNotListed, AssetAlreadyListed, TooManyCollateralAssets,
+    ///      KeeperAlreadyRegistered, KeeperNotRegistered, TooManyKeepers, QuorumOutOfRange);
+    ///      then ChangeAlreadyQueued. A change equal to the current value is not tightening.
     function proposeChange(ParamChange calldata change) external returns (bytes32 changeId, bool applied);
 
     /// @notice Execute a queued change once its eta has passed (anyone). Bounds are checked again.
+    /// @dev Check order: ChangeNotQueued, TimelockNotElapsed (block.timestamp < eta), ChangeExpired
+    ///      (block.timestamp > eta + GRACE_PERIOD), then the kind's own rules as in proposeChange.
     function executeChange(ParamChange calldata change, uint64 eta) external;
 
     /// @notice Cancel a queued change (admin or risk council).
