@@ -52,7 +52,7 @@ pub fn root_in_place(nodes: &mut [B256]) -> B256 {
         for i in 0..pairs {
             nodes[i] = hash_pair(&nodes[2 * i], &nodes[2 * i + 1]);
         }
-        if len % 2 == 1 {
+        if !len.is_multiple_of(2) {
             // The odd node is carried up unchanged.
             nodes[pairs] = nodes[len - 1];
             len = pairs + 1;

@@ -67,7 +67,7 @@ impl RawSignature {
 pub fn split_signatures(
     signatures: &[u8],
 ) -> Result<impl Iterator<Item = RawSignature> + '_, ProtocolError> {
-    if signatures.is_empty() || signatures.len() % SIGNATURE_LENGTH != 0 {
+    if signatures.is_empty() || !signatures.len().is_multiple_of(SIGNATURE_LENGTH) {
         return Err(ProtocolError::MalformedSignatures { length: signatures.len() });
     }
     Ok(signatures.chunks_exact(SIGNATURE_LENGTH).map(|chunk| {

@@ -1,0 +1,65 @@
+# One entry point for every task. `make tools` installs the pinned toolchain into the project
+# (idempotent, quick when done); every other target runs it first.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(CURDIR)
+FOUNDRY_BIN := $(ROOT)/node_modules/@foundry-rs/forge-linux-amd64/bin:$(ROOT)/node_modules/@foundry-rs/anvil-linux-amd64/bin:$(ROOT)/node_modules/@foundry-rs/cast-linux-amd64/bin
+export PATH := $(FOUNDRY_BIN):$(PATH)
+# One Cargo target dir for every crate and task, so nothing is built twice.
+export CARGO_TARGET_DIR ?= $(ROOT)/target
+export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
+
+TOOLS_STAMP := node_modules/.tools-stamp
+
+.PHONY: help tools test test-rust test-forge fmt-check lint bench vectors vectors-check wasm fuzz clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+tools: $(TOOLS_STAMP) ## Install pinned forge/anvil/cast 1.7.1, solc-js, forge-std, OpenZeppelin, Safe; the wasm32 target
+	@command -v rustup >/dev/null || { echo "error: rustup not found; install it from your package manager, then rerun 'make tools'"; exit 1; }
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@forge --version >/dev/null 2>&1 || { echo "error: forge did not run from node_modules; rerun 'rm -rf node_modules && make tools'"; exit 1; }
+
+$(TOOLS_STAMP): package.json package-lock.json
+	@command -v node >/dev/null || { echo "error: node not found; install Node.js >= 18 (e.g. 'apt-get install nodejs npm'), then rerun 'make tools'"; exit 1; }
+	@command -v npm >/dev/null || { echo "error: npm not found; install npm (e.g. 'apt-get install npm'), then rerun 'make tools'"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: tools fmt-check vectors-check test-rust test-forge ## Every test: Rust workspace, forge (unit, fuzz, invariants, vectors, cross-checks)
+	@echo "make test: all green"
+
+test-rust: tools
+	cargo test --workspace --features margin-types/signer
+	cargo build -p margin-types --target wasm32-unknown-unknown --no-default-features
+
+test-forge: tools
+	forge test
+
+fmt-check: tools ## Formatting checks (cargo fmt, forge fmt)
+	cargo fmt --all -- --check
+	forge fmt --check
+
+lint: tools fmt-check ## clippy with warnings denied
+	cargo clippy --workspace --all-targets --features margin-types/signer -- -D warnings
+
+bench: tools ## Criterion benches and gas snapshots (numbers go to docs/BENCHMARKS.md)
+	cargo bench --workspace
+	forge snapshot
+
+vectors: ## Regenerate tests/vectors/*.json (deterministic)
+	cargo run -q -p margin-types --features signer --example gen_vectors
+
+vectors-check: tools ## Fail if the committed vectors differ from what the code generates
+	cargo run -q -p margin-types --features signer --example gen_vectors
+	@git diff --quiet -- tests/vectors || { echo "error: tests/vectors is stale; run 'make vectors' and commit"; git diff --stat -- tests/vectors; exit 1; }
+
+fuzz: tools ## Deeper fuzz and invariant runs
+	FOUNDRY_PROFILE=deep forge test
+
+clean: ## Remove build outputs (keeps node_modules)
+	cargo clean
+	rm -rf out cache
