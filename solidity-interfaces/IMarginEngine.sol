@@ -62,6 +62,20 @@ pragma solidity ^0.8.24;
 //    (not for prices), InvalidProof, then the item's own rules in the order postBatch applies them,
 //    reverting instead of skipping.
 //  The first leaf that breaks a rule decides; signatures are checked after the cheap checks.
+//
+//  Events per call, in this order:
+//  deposit: CollateralDeposited. withdraw: CollateralWithdrawn.
+//  settleTrade: PositionChanged per leg in leg order (newSize and positionsNonce after that leg), then TradeSettled.
+//  liquidate: PositionChanged(account, id, size, -transfer - penalty, ...), PositionChanged(liquidator, id,
+//    -size, transfer + penalty, ...), then LiquidationExecuted; transfer = size * markPrice / 1e18 (toward zero).
+//  postBatch: PriceUpdated or PriceSkipped per price, MarginReportSkipped per skipped report, RootAttested
+//    (only with otherLeaves), then BatchPosted. attestRoot: RootAttested. postMarginReport: MarginReportProven.
+//    postPriceReport: PriceUpdated.
+//  proposeChange: ChangeApplied (then RiskEpochBumped when the kind bumps it) or ChangeQueued.
+//  executeChange: ChangeApplied (then RiskEpochBumped). cancelChange: ChangeCancelled.
+//  listInstrument: InstrumentListed. pause / unpause: EnginePausedBy / EngineUnpausedBy (both idempotent,
+//    and emit even when the state does not change).
+//  Executed and cancelled changes are deleted (queuedChangeEta returns 0 for them).
 // =============================================================================================
 
 /// @notice The attestation a quorum of keepers signs once per block.
