@@ -12,6 +12,7 @@
 //! 4. **Execute**: the leader submits `postBatch` once a quorum of signatures is in.
 pub mod batch;
 pub mod error;
+pub mod index;
 pub mod store;
 
 pub use error::{KeeperError, Result};
