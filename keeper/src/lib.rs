@@ -11,6 +11,7 @@
 //!    signs in [`store::SignedStore`] so a restart can never double-sign.
 //! 4. **Execute**: the leader submits `postBatch` once a quorum of signatures is in.
 pub mod batch;
+pub mod chain;
 pub mod error;
 pub mod index;
 pub mod store;
