@@ -12,8 +12,10 @@
 //! 4. **Execute**: the leader submits `postBatch` once a quorum of signatures is in.
 pub mod batch;
 pub mod chain;
+pub mod cosign;
 pub mod error;
 pub mod index;
+pub mod metrics;
 pub mod store;
 
 pub use error::{KeeperError, Result};
