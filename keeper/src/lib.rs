@@ -16,6 +16,7 @@ pub mod cosign;
 pub mod error;
 pub mod index;
 pub mod metrics;
+pub mod safe;
 pub mod store;
 
 pub use error::{KeeperError, Result};
