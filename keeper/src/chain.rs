@@ -174,6 +174,19 @@ impl Chain {
         .await
     }
 
+    /// `eth_call` to any contract `to`; a revert comes back as [`KeeperError::Reverted`].
+    pub async fn provider_call(&self, to: Address, calldata: Vec<u8>) -> Result<Bytes> {
+        let tx =
+            TransactionRequest::default().with_from(self.from).with_to(to).with_input(calldata);
+        match self.provider.call(tx).await {
+            Ok(out) => Ok(out),
+            Err(error) => match error.as_error_resp().and_then(|e| e.as_revert_data()) {
+                Some(data) => Err(KeeperError::Reverted { revert: decode_revert(&data) }),
+                None => Err(rpc_error(format!("eth_call: {error}"))),
+            },
+        }
+    }
+
     /// `eth_call` to the engine; a revert comes back as [`KeeperError::Reverted`].
     pub async fn call(&self, calldata: Vec<u8>) -> Result<Bytes> {
         let tx = TransactionRequest::default()
@@ -199,6 +212,26 @@ impl Chain {
                 }
             }
         }
+    }
+
+    /// Deploys `code` (creation bytecode followed by constructor arguments) and returns the
+    /// new contract's address.
+    pub async fn deploy(&self, code: Vec<u8>) -> Result<Address> {
+        let tx = TransactionRequest::default().with_from(self.from).with_deploy_code(code);
+        let pending = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .map_err(|e| rpc_error(format!("deploy: {e}")))?;
+        let receipt = pending
+            .with_timeout(Some(self.receipt_timeout))
+            .get_receipt()
+            .await
+            .map_err(|e| rpc_error(format!("deploy receipt: {e}")))?;
+        if !receipt.status() {
+            return Err(KeeperError::Reverted { revert: "deployment reverted".into() });
+        }
+        receipt.contract_address.ok_or_else(|| rpc_error("deployment receipt has no address"))
     }
 
     /// Simulates, then sends a transaction to `to` (the engine if `None`) and waits for its

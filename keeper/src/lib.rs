@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod chain;
 pub mod cosign;
+pub mod devnet;
 pub mod error;
 pub mod index;
 pub mod metrics;
