@@ -17,6 +17,7 @@ pub mod devnet;
 pub mod error;
 pub mod index;
 pub mod metrics;
+pub mod model;
 pub mod safe;
 pub mod store;
 
