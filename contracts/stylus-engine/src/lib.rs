@@ -1,0 +1,317 @@
+//! The cross-margin engine as an Arbitrum Stylus contract.
+//!
+//! It implements `solidity-interfaces/IMarginEngine.sol` call for call (same errors, events,
+//! rounding and order of checks as the Solidity twin). Keepers compute margin off-chain and sign
+//! one `ReportBatch` per block; this contract verifies the quorum through the ecrecover
+//! precompile, stores reports and prices, values collateral on-chain with governed weights,
+//! gates withdrawals, risk-adding trades and liquidations, and runs a timelocked governance.
+//!
+//! Composition (each module a storage struct with public methods and `_` helpers):
+//! - [`keepers`]: keeper set, quorum, precompile recovery;
+//! - [`reports`]: stored margin reports and attested roots;
+//! - [`vault`]: listed collateral, balances, weighted value, ERC-20 transfers;
+//! - [`ledger`]: positions, nonces, cash, instruments, venues;
+//! - [`liquidation`]: the per-block notional gate;
+//! - [`governance`]: roles, pause, risk epoch, parameters and their bounds, the timelock queue;
+//! - `engine/*`: the operations that combine them (batches, collateral and trades, margin
+//!   views, liquidation, governance changes), as `impl MarginEngine` blocks.
+//!
+//! Recovery sits behind `margin_types::quorum::Ecrecover`: on-chain the precompile
+//! ([`keepers::PrecompileRecover`]), in native tests k256 through the `*_with` entry points.
+#![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
+#![cfg_attr(feature = "contract-client-gen", allow(unused_imports))]
+
+extern crate alloc;
+
+pub mod abi;
+mod engine;
+pub mod errors;
+pub mod governance;
+pub mod keepers;
+pub mod ledger;
+pub mod liquidation;
+pub mod math;
+pub mod reports;
+pub mod vault;
+
+use alloc::vec::Vec;
+
+use stylus_sdk::abi::Bytes;
+use stylus_sdk::alloy_primitives::aliases::U48;
+use stylus_sdk::alloy_primitives::{Address, B256, I256, U256};
+use stylus_sdk::prelude::*;
+
+pub use crate::abi::{
+    AccountHealth, CollateralInfo, LiquidationStep, MarginReport, ParamChange, PriceReport,
+    ReportBatch, RiskParams, StoredMarginReport, TradeLeg,
+};
+pub use crate::errors::{EngineError, EngineResult};
+use crate::governance::Governance;
+use crate::keepers::{KeeperSet, PrecompileRecover};
+use crate::ledger::PositionsLedger;
+use crate::liquidation::LiquidationGate;
+use crate::reports::ReportStore;
+use crate::vault::CollateralVault;
+
+/// The engine: every module's storage, in this order.
+#[storage]
+#[entrypoint]
+pub struct MarginEngine {
+    governance: Governance,
+    keepers: KeeperSet,
+    reports: ReportStore,
+    vault: CollateralVault,
+    ledger: PositionsLedger,
+    liquidations: LiquidationGate,
+}
+
+#[public]
+impl MarginEngine {
+    /// Deploys with the initial roles, keepers, quorum, parameters, collateral and venues;
+    /// every governance bound is enforced; riskEpoch starts at 0; no events.
+    #[constructor]
+    #[allow(clippy::too_many_arguments)]
+    pub fn constructor(
+        &mut self,
+        admin: Address,
+        risk_council: Address,
+        pause_guardian: Address,
+        keepers: Vec<Address>,
+        quorum: u8,
+        params: RiskParams,
+        collateral_assets: Vec<Address>,
+        collateral_decimals: Vec<u8>,
+        collateral_weights_bps: Vec<u16>,
+        venues: Vec<Address>,
+    ) -> Result<(), EngineError> {
+        self._init(
+            admin,
+            risk_council,
+            pause_guardian,
+            &keepers,
+            quorum,
+            &params,
+            &collateral_assets,
+            &collateral_decimals,
+            &collateral_weights_bps,
+            &venues,
+        )
+    }
+
+    // ------------------------------------------------------------------ reports
+
+    /// Posts a whole quorum-signed batch (prices and margin reports applied, root rebuilt).
+    pub fn post_batch(
+        &mut self,
+        batch: ReportBatch,
+        signatures: Bytes,
+        prices: Vec<PriceReport>,
+        reports: Vec<MarginReport>,
+        other_leaves: Vec<B256>,
+    ) -> Result<(), EngineError> {
+        let vm = self.vm().clone();
+        self.post_batch_with(
+            &mut PrecompileRecover(&vm),
+            batch,
+            &signatures,
+            &prices,
+            &reports,
+            &other_leaves,
+        )
+    }
+
+    /// Verifies a quorum-signed batch and stores its root.
+    pub fn attest_root(
+        &mut self,
+        batch: ReportBatch,
+        signatures: Bytes,
+    ) -> Result<(), EngineError> {
+        let vm = self.vm().clone();
+        self.attest_root_with(&mut PrecompileRecover(&vm), batch, &signatures)
+    }
+
+    /// Applies one margin report proven against a stored root.
+    pub fn post_margin_report(
+        &mut self,
+        report: MarginReport,
+        root: B256,
+        proof: Vec<B256>,
+    ) -> Result<(), EngineError> {
+        self._post_margin_report(&report, root, &proof)
+    }
+
+    /// Applies one price report proven against a stored root.
+    pub fn post_price_report(
+        &mut self,
+        price: PriceReport,
+        root: B256,
+        proof: Vec<B256>,
+    ) -> Result<(), EngineError> {
+        self._post_price_report(&price, root, &proof)
+    }
+
+    // ------------------------------------------------------------------ collateral
+
+    /// Moves `amount` of a listed `asset` from the caller into its account.
+    pub fn deposit(&mut self, asset: Address, amount: U256) -> Result<(), EngineError> {
+        self._deposit(asset, amount)
+    }
+
+    /// Pays `amount` of `asset` out to the caller, margin permitting.
+    pub fn withdraw(&mut self, asset: Address, amount: U256) -> Result<(), EngineError> {
+        self._withdraw(asset, amount)
+    }
+
+    // ------------------------------------------------------------------ positions
+
+    /// Settles a venue trade.
+    pub fn settle_trade(&mut self, legs: Vec<TradeLeg>) -> Result<(), EngineError> {
+        self._settle_trade(&legs)
+    }
+
+    // ------------------------------------------------------------------ liquidation
+
+    /// Executes a quorum-signed liquidation step; the caller is the liquidator.
+    pub fn liquidate(
+        &mut self,
+        step: LiquidationStep,
+        root: B256,
+        proof: Vec<B256>,
+    ) -> Result<(), EngineError> {
+        self._liquidate(&step, root, &proof)
+    }
+
+    // ------------------------------------------------------------------ governance
+
+    /// Proposes a change: tightening applies at once, loosening is queued.
+    pub fn propose_change(&mut self, change: ParamChange) -> Result<(B256, bool), EngineError> {
+        self._propose_change(&change)
+    }
+
+    /// Executes a queued change once its eta has passed.
+    pub fn execute_change(&mut self, change: ParamChange, eta: u64) -> Result<(), EngineError> {
+        self._execute_change(&change, eta)
+    }
+
+    /// Cancels a queued change.
+    pub fn cancel_change(&mut self, change_id: B256) -> Result<(), EngineError> {
+        self._cancel_change(change_id)
+    }
+
+    /// Lists an instrument.
+    pub fn list_instrument(&mut self, instrument_id: B256, spec: Bytes) -> Result<(), EngineError> {
+        self._list_instrument(instrument_id, spec)
+    }
+
+    /// Pauses trades, withdrawals and liquidations.
+    pub fn pause(&mut self) -> Result<(), EngineError> {
+        self._set_paused(true)
+    }
+
+    /// Unpauses.
+    pub fn unpause(&mut self) -> Result<(), EngineError> {
+        self._set_paused(false)
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// The EIP-712 domain separator for this chain and this engine.
+    pub fn domain_separator(&self) -> B256 {
+        self._domain_separator()
+    }
+
+    /// The current risk epoch.
+    pub fn risk_epoch(&self) -> u32 {
+        self.governance.risk_epoch()
+    }
+
+    /// Registered keepers, in registration order.
+    pub fn keepers(&self) -> Vec<Address> {
+        self.keepers.keepers()
+    }
+
+    /// Signatures needed per batch.
+    pub fn quorum(&self) -> u8 {
+        self.keepers.quorum()
+    }
+
+    /// Current scalar risk parameters.
+    pub fn risk_params(&self) -> RiskParams {
+        self.governance.params()
+    }
+
+    /// admin, risk council, pause guardian.
+    pub fn roles(&self) -> (Address, Address, Address) {
+        self.governance.roles()
+    }
+
+    /// Whether the engine is paused.
+    pub fn paused(&self) -> bool {
+        self.governance.paused()
+    }
+
+    /// Whether `venue` may settle trades.
+    pub fn is_venue(&self, venue: Address) -> bool {
+        self.ledger.is_venue(venue)
+    }
+
+    /// Whether `instrument_id` is listed.
+    pub fn is_instrument_listed(&self, instrument_id: B256) -> bool {
+        self.ledger.is_listed(instrument_id)
+    }
+
+    /// Listed collateral assets, in listing order.
+    pub fn collateral_assets(&self) -> Vec<Address> {
+        self.vault.assets()
+    }
+
+    /// Listing, weight and last price of `asset`.
+    pub fn collateral_info(&self, asset: Address) -> CollateralInfo {
+        self.vault.info(asset)
+    }
+
+    /// `account`'s balance of `asset`, in token units.
+    pub fn collateral_balance(&self, account: Address, asset: Address) -> U256 {
+        self.vault.balance(account, asset)
+    }
+
+    /// `account`'s signed position in `instrument_id`.
+    pub fn position_of(&self, account: Address, instrument_id: B256) -> I256 {
+        self.ledger.position(account, instrument_id)
+    }
+
+    /// `account`'s positions nonce, signed cash and the block of its last liquidation step.
+    pub fn account_state(&self, account: Address) -> (U48, I256, U48) {
+        self.ledger.account(account)
+    }
+
+    /// The margin report stored for `account` (zeros if none).
+    pub fn margin_report_of(&self, account: Address) -> StoredMarginReport {
+        self.reports.report(account)
+    }
+
+    /// `account`'s health now (never reverts for staleness).
+    pub fn account_health(&self, account: Address) -> Result<AccountHealth, EngineError> {
+        self._account_health(account)
+    }
+
+    /// Shorthand for accountHealth(account).liquidatable.
+    pub fn is_liquidatable(&self, account: Address) -> Result<bool, EngineError> {
+        Ok(self._account_health(account)?.liquidatable)
+    }
+
+    /// The stored attestation of `root` (zeros if none).
+    pub fn attested_root(&self, root: B256) -> (U48, u32) {
+        self.reports.root(root)
+    }
+
+    /// The eta of a queued change (0 if none).
+    pub fn queued_change_eta(&self, change_id: B256) -> u64 {
+        self.governance.queued_eta(change_id)
+    }
+
+    /// The liquidated notional counted in the current block.
+    pub fn liquidated_notional_this_block(&self) -> U256 {
+        self.liquidations.used_in(self._block48())
+    }
+}
