@@ -1,33 +1,122 @@
 //! Every revert of the engine: one variant per custom error of `IMarginEngine.sol`, carrying the
-//! shared crate's `sol!` error struct, so the revert data is exactly the interface's encoding.
+//! shared crate's `sol!` error struct. The revert data is encoded by hand (selector, then one
+//! word per field: every error parameter is a static type), which keeps the contract small;
+//! a test checks it against alloy's encoding for every error.
+
+use alloc::vec::Vec;
 
 use margin_types::abi::IMarginEngineErrors as E;
 use margin_types::ProtocolError;
 use stylus_sdk::alloy_primitives::U256;
-use stylus_sdk::prelude::SolidityError;
+use stylus_sdk::alloy_sol_types::SolError;
+
+use crate::words::Word;
 
 macro_rules! engine_errors {
-    ($($name:ident),* $(,)?) => {
+    ($($name:ident { $($field:ident),* }),* $(,)?) => {
         /// A revert of the engine (one variant per interface error).
-        #[derive(SolidityError, Debug, PartialEq, Eq)]
+        #[derive(Debug, PartialEq, Eq)]
         #[allow(missing_docs)]
         pub enum EngineError { $($name(E::$name)),* }
+
+        $(impl From<E::$name> for EngineError {
+            fn from(error: E::$name) -> Self {
+                Self::$name(error)
+            }
+        })*
+
+        impl From<EngineError> for Vec<u8> {
+            fn from(error: EngineError) -> Self {
+                match error {
+                    $(EngineError::$name(_e) => encode(E::$name::SELECTOR, &[$(_e.$field.word()),*]),)*
+                }
+            }
+        }
+
+        /// The interface signatures of every error, for `export-abi`.
+        #[cfg(feature = "export-abi")]
+        impl stylus_sdk::abi::export::internal::InnerTypes for EngineError {
+            fn inner_types() -> Vec<stylus_sdk::abi::export::internal::InnerType> {
+                use alloc::format;
+                use core::any::TypeId;
+                use stylus_sdk::abi::export::internal::InnerType;
+                alloc::vec![$(InnerType {
+                    name: format!("error {};", E::$name::SIGNATURE.replace(',', ", ")),
+                    id: TypeId::of::<E::$name>(),
+                }),*]
+            }
+        }
     };
 }
 
 engine_errors! {
-    NotAdmin, NotRiskCouncilOrAdmin, NotPauseGuardianOrAdmin, NotVenue, EnginePaused, ZeroAddress,
-    ArithmeticOverflow, MalformedSignatures, InvalidSignatureV, SignatureSHigh, InvalidSignature,
-    SignersNotAscending, UnknownKeeper, QuorumNotMet, WrongRiskEpoch, StaleReport, FutureReport,
-    LeafBlockMismatch, CountMismatch, RootMismatch, UnknownRoot, InvalidProof, NonceMismatch,
-    ReportNotNewer, InvalidMarginReport, PriceNotNewer, InvalidPrice, NoFreshReport, StalePrice,
-    AssetNotListed, ZeroAmount, InsufficientCollateral, TokenTransferFailed, BelowInitialMargin,
-    EmptyTrade, InstrumentNotListed, InstrumentAlreadyListed, LegsNotSorted, SizeNotConserved,
-    CashNotConserved, SelfLiquidation, NotLiquidatable, LiquidationAlreadyThisBlock,
-    LiquidationIncreasesRisk, LiquidationCapExceeded, ParameterOutOfBounds, UnknownChangeKind,
-    ChangeAlreadyQueued, ChangeNotQueued, TimelockNotElapsed, ChangeExpired,
-    KeeperAlreadyRegistered, KeeperNotRegistered, TooManyKeepers, QuorumOutOfRange,
-    AssetAlreadyListed, TooManyCollateralAssets,
+    NotAdmin { caller },
+    NotRiskCouncilOrAdmin { caller },
+    NotPauseGuardianOrAdmin { caller },
+    NotVenue { caller },
+    EnginePaused {  },
+    ZeroAddress {  },
+    ArithmeticOverflow {  },
+    MalformedSignatures { length },
+    InvalidSignatureV { index, v },
+    SignatureSHigh { index, s },
+    InvalidSignature { index },
+    SignersNotAscending { previous, signer },
+    UnknownKeeper { signer },
+    QuorumNotMet { signers, quorum },
+    WrongRiskEpoch { expected, provided },
+    StaleReport { observedBlock, currentBlock },
+    FutureReport { observedBlock, currentBlock },
+    LeafBlockMismatch { batchBlock, leafBlock },
+    CountMismatch { signedCount, leaves },
+    RootMismatch { signedRoot, computedRoot },
+    UnknownRoot { root },
+    InvalidProof { root, leaf },
+    NonceMismatch { account, expected, provided },
+    ReportNotNewer { account, storedBlock, observedBlock },
+    InvalidMarginReport { account },
+    PriceNotNewer { asset, storedBlock, observedBlock },
+    InvalidPrice { asset },
+    NoFreshReport { account },
+    StalePrice { asset, priceBlock },
+    AssetNotListed { asset },
+    ZeroAmount {  },
+    InsufficientCollateral { account, asset, balance, amount },
+    TokenTransferFailed { token },
+    BelowInitialMargin { account, equity, initialMargin },
+    EmptyTrade {  },
+    InstrumentNotListed { instrumentId },
+    InstrumentAlreadyListed { instrumentId },
+    LegsNotSorted { index },
+    SizeNotConserved { instrumentId, imbalance },
+    CashNotConserved { imbalance },
+    SelfLiquidation { account },
+    NotLiquidatable { account, equity, maintenanceRequirement },
+    LiquidationAlreadyThisBlock { account },
+    LiquidationIncreasesRisk { account, instrumentId, position, size },
+    LiquidationCapExceeded { usedThisBlock, notional, cap },
+    ParameterOutOfBounds { kind, value, min, max },
+    UnknownChangeKind { kind },
+    ChangeAlreadyQueued { changeId },
+    ChangeNotQueued { changeId },
+    TimelockNotElapsed { changeId, eta },
+    ChangeExpired { changeId, eta },
+    KeeperAlreadyRegistered { keeper },
+    KeeperNotRegistered { keeper },
+    TooManyKeepers { max },
+    QuorumOutOfRange { quorum, keepers },
+    AssetAlreadyListed { asset },
+    TooManyCollateralAssets { max },
+}
+
+/// Revert data: the 4-byte selector, then the words.
+fn encode(selector: [u8; 4], words: &[[u8; 32]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + 32 * words.len());
+    out.extend_from_slice(&selector);
+    for word in words {
+        out.extend_from_slice(word);
+    }
+    out
 }
 
 /// Result of an engine operation.

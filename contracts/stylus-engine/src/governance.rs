@@ -4,6 +4,7 @@
 //! Which change is tightening, and the rules that involve other modules (keepers, assets,
 //! venues), are decided by the engine (`engine.rs`), which owns all modules.
 
+use alloc::vec::Vec;
 use margin_types::abi::IMarginEngineErrors as E;
 use stylus_sdk::alloy_primitives::{keccak256, uint, Address, B256, U256};
 use stylus_sdk::prelude::*;

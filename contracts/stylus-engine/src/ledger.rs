@@ -1,6 +1,7 @@
 //! The positions ledger: per-account positions nonce, last liquidation block and signed cash (one
 //! slot), positions per instrument, listed instruments and authorized venues.
 
+use alloc::vec::Vec;
 use margin_types::abi::IMarginEngineErrors as E;
 use stylus_sdk::alloy_primitives::aliases::U48;
 use stylus_sdk::alloy_primitives::{Address, B256, I256};

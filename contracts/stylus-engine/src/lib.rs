@@ -21,18 +21,23 @@
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 #![cfg_attr(feature = "contract-client-gen", allow(unused_imports))]
 
+#[macro_use]
 extern crate alloc;
 
 pub mod abi;
 mod engine;
 pub mod errors;
+#[cfg(feature = "export-abi")]
+pub mod export;
 pub mod governance;
 pub mod keepers;
 pub mod ledger;
 pub mod liquidation;
 pub mod math;
 pub mod reports;
+pub mod router;
 pub mod vault;
+pub mod words;
 
 use alloc::vec::Vec;
 
@@ -54,8 +59,11 @@ use crate::reports::ReportStore;
 use crate::vault::CollateralVault;
 
 /// The engine: every module's storage, in this order.
+///
+/// On-chain, calls enter through [`router`] (see `user_entrypoint` below); under the
+/// `export-abi` feature, `export::ExportedEngine` wraps it in the SDK's `#[public]` router to
+/// print the interface.
 #[storage]
-#[entrypoint]
 pub struct MarginEngine {
     governance: Governance,
     keepers: KeeperSet,
@@ -65,39 +73,8 @@ pub struct MarginEngine {
     liquidations: LiquidationGate,
 }
 
-#[public]
+/// The external API: what the router calls, one method per interface function.
 impl MarginEngine {
-    /// Deploys with the initial roles, keepers, quorum, parameters, collateral and venues;
-    /// every governance bound is enforced; riskEpoch starts at 0; no events.
-    #[constructor]
-    #[allow(clippy::too_many_arguments)]
-    pub fn constructor(
-        &mut self,
-        admin: Address,
-        risk_council: Address,
-        pause_guardian: Address,
-        keepers: Vec<Address>,
-        quorum: u8,
-        params: RiskParams,
-        collateral_assets: Vec<Address>,
-        collateral_decimals: Vec<u8>,
-        collateral_weights_bps: Vec<u16>,
-        venues: Vec<Address>,
-    ) -> Result<(), EngineError> {
-        self._init(
-            admin,
-            risk_council,
-            pause_guardian,
-            &keepers,
-            quorum,
-            &params,
-            &collateral_assets,
-            &collateral_decimals,
-            &collateral_weights_bps,
-            &venues,
-        )
-    }
-
     // ------------------------------------------------------------------ reports
 
     /// Posts a whole quorum-signed batch (prices and margin reports applied, root rebuilt).
@@ -314,4 +291,50 @@ impl MarginEngine {
     pub fn liquidated_notional_this_block(&self) -> U256 {
         self.liquidations.used_in(self._block48())
     }
+}
+
+// The engine is the contract's one top-level storage, rooted at slot 0: what TopLevelStorage
+// asserts.
+#[allow(unsafe_code)]
+unsafe impl stylus_sdk::stylus_core::storage::TopLevelStorage for MarginEngine {}
+
+/// Runs one call of the deployed contract: value is refused (nothing is payable), the
+/// constructor runs once, everything else goes through [`router::dispatch`].
+#[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
+fn run(input: Vec<u8>, host: stylus_sdk::host::VM) -> Result<Vec<u8>, Vec<u8>> {
+    use stylus_sdk::stylus_core::{ConstructorGuard, MessageAccess};
+    if !host.msg_value().is_zero() {
+        return Err(Vec::new());
+    }
+    // The engine's storage starts at slot 0, offset 0, and nothing else aliases it.
+    #[allow(unsafe_code)]
+    let mut engine = unsafe {
+        <MarginEngine as stylus_sdk::storage::StorageType>::new(U256::ZERO, 0, host.clone())
+    };
+    if input.get(..4) == Some(&stylus_sdk::abi::CONSTRUCTOR_SELECTOR.to_be_bytes()[..]) {
+        engine.check_constructor_slot()?;
+        return router::construct(&mut engine, &input[4..]);
+    }
+    router::dispatch(&mut engine, &mut PrecompileRecover(&host), &input)
+}
+
+/// The Stylus entry point (what the SDK's `#[entrypoint]` generates, around our router).
+#[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
+#[allow(unsafe_code)] // the exported symbol Stylus calls; nothing else defines it
+#[no_mangle]
+pub extern "C" fn user_entrypoint(len: usize) -> usize {
+    use stylus_sdk::stylus_core::{CalldataAccess, MemoryAccess, MessageAccess, StorageAccess};
+    let host = stylus_sdk::host::VM { host: stylus_sdk::host::WasmVM {} };
+    if host.msg_reentrant() {
+        return 1;
+    }
+    host.pay_for_memory_grow(0);
+    let input = host.read_args(len);
+    let (data, status) = match run(input, host.clone()) {
+        Ok(data) => (data, 0),
+        Err(data) => (data, 1),
+    };
+    host.flush_cache(false);
+    host.write_result(&data);
+    status
 }

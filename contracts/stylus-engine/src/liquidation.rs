@@ -1,6 +1,7 @@
 //! Liquidation gating: the global notional liquidated per block, against its cap. (The
 //! per-account one-step-per-block gate lives in the ledger's account slot.)
 
+use alloc::vec::Vec;
 use margin_types::abi::IMarginEngineErrors as E;
 use stylus_sdk::alloy_primitives::aliases::{U128, U48};
 use stylus_sdk::alloy_primitives::U256;

@@ -7,5 +7,5 @@ pub extern "C" fn main() {}
 
 #[cfg(feature = "export-abi")]
 fn main() {
-    margin_engine_stylus::print_from_args();
+    margin_engine_stylus::export::print_from_args();
 }

@@ -1,6 +1,7 @@
 //! The report store: the latest margin report per account and the quorum-attested roots that
 //! single reports and liquidation steps are proven against.
 
+use alloc::vec::Vec;
 use stylus_sdk::alloy_primitives::aliases::{U128, U32, U48};
 use stylus_sdk::alloy_primitives::{Address, B256};
 use stylus_sdk::prelude::*;

@@ -79,13 +79,16 @@ impl MarginEngine {
         if !other_leaves.is_empty() {
             self._store_root(&batch);
         }
-        self.vm().log(Ev::BatchPosted {
-            root: batch.root,
-            observedBlock: batch.observedBlock,
-            pricesAccepted: U256::from(prices_accepted),
-            reportsAccepted: U256::from(reports_accepted),
-            skipped: U256::from(skipped),
-        });
+        crate::words::emit(
+            self.vm(),
+            Ev::BatchPosted {
+                root: batch.root,
+                observedBlock: batch.observedBlock,
+                pricesAccepted: U256::from(prices_accepted),
+                reportsAccepted: U256::from(reports_accepted),
+                skipped: U256::from(skipped),
+            },
+        );
         Ok(())
     }
 
@@ -111,11 +114,14 @@ impl MarginEngine {
         let leaf = margin_types::abi::MarginReport::from(report).leaf_hash();
         self._check_proven(root, report.observedBlock, Some(report.riskEpoch), leaf, proof)?;
         self._apply_report(report, true)?;
-        self.vm().log(Ev::MarginReportProven {
-            account: report.account,
-            root,
-            observedBlock: report.observedBlock,
-        });
+        crate::words::emit(
+            self.vm(),
+            Ev::MarginReportProven {
+                account: report.account,
+                root,
+                observedBlock: report.observedBlock,
+            },
+        );
         Ok(())
     }
 
@@ -206,12 +212,15 @@ impl MarginEngine {
 
     fn _store_root(&mut self, batch: &ReportBatch) {
         self.reports.attest(batch.root, batch.observedBlock, batch.riskEpoch);
-        self.vm().log(Ev::RootAttested {
-            root: batch.root,
-            observedBlock: batch.observedBlock,
-            riskEpoch: batch.riskEpoch,
-            count: batch.count,
-        });
+        crate::words::emit(
+            self.vm(),
+            Ev::RootAttested {
+                root: batch.root,
+                observedBlock: batch.observedBlock,
+                riskEpoch: batch.riskEpoch,
+                count: batch.count,
+            },
+        );
     }
 
     /// AssetNotListed, InvalidPrice, then PriceNotNewer (reverts if `strict`, else skipped
@@ -231,18 +240,21 @@ impl MarginEngine {
                 }
                 .into());
             }
-            self.vm().log(Ev::PriceSkipped {
-                asset: price.asset,
-                reason: E::PriceNotNewer::SELECTOR.into(),
-            });
+            crate::words::emit(
+                self.vm(),
+                Ev::PriceSkipped { asset: price.asset, reason: E::PriceNotNewer::SELECTOR.into() },
+            );
             return Ok(false);
         }
         self.vault.set_price(price.asset, price.price, price.observedBlock);
-        self.vm().log(Ev::PriceUpdated {
-            asset: price.asset,
-            price: price.price,
-            observedBlock: price.observedBlock,
-        });
+        crate::words::emit(
+            self.vm(),
+            Ev::PriceUpdated {
+                asset: price.asset,
+                price: price.price,
+                observedBlock: price.observedBlock,
+            },
+        );
         Ok(true)
     }
 
@@ -279,7 +291,7 @@ impl MarginEngine {
             self.reports.store(report);
             return Ok(true);
         };
-        self.vm().log(Ev::MarginReportSkipped { account, reason: reason.into() });
+        crate::words::emit(self.vm(), Ev::MarginReportSkipped { account, reason: reason.into() });
         Ok(false)
     }
 }

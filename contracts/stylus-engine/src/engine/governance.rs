@@ -148,10 +148,13 @@ impl MarginEngine {
             }
             _ => {}
         }
-        self.vm().log(Ev::ChangeApplied { changeId: id, kind: change.kind, target, value });
+        crate::words::emit(
+            self.vm(),
+            Ev::ChangeApplied { changeId: id, kind: change.kind, target, value },
+        );
         if bumps_epoch(change.kind) {
             let epoch = self.governance.bump_epoch()?;
-            self.vm().log(Ev::RiskEpochBumped { riskEpoch: epoch });
+            crate::words::emit(self.vm(), Ev::RiskEpochBumped { riskEpoch: epoch });
         }
         Ok(())
     }
@@ -178,13 +181,16 @@ impl MarginEngine {
         let eta = now.checked_add(delay).ok_or_else(overflow)?;
         let id = change_id(change.kind, change.target, change.value, eta);
         self.governance.enqueue(id, eta)?;
-        self.vm().log(Ev::ChangeQueued {
-            changeId: id,
-            kind: change.kind,
-            target: change.target,
-            value: change.value,
-            eta,
-        });
+        crate::words::emit(
+            self.vm(),
+            Ev::ChangeQueued {
+                changeId: id,
+                kind: change.kind,
+                target: change.target,
+                value: change.value,
+                eta,
+            },
+        );
         Ok((id, false))
     }
 
@@ -208,14 +214,17 @@ impl MarginEngine {
     pub(crate) fn _cancel_change(&mut self, id: B256) -> EngineResult<()> {
         self.governance.only_council_or_admin(self.vm().msg_sender())?;
         self.governance.dequeue(id)?;
-        self.vm().log(Ev::ChangeCancelled { changeId: id });
+        crate::words::emit(self.vm(), Ev::ChangeCancelled { changeId: id });
         Ok(())
     }
 
     pub(crate) fn _list_instrument(&mut self, id: B256, spec: Bytes) -> EngineResult<()> {
         self.governance.only_admin(self.vm().msg_sender())?;
         self.ledger.list(id)?;
-        self.vm().log(Ev::InstrumentListed { instrumentId: id, spec: spec.0.into() });
+        crate::words::emit(
+            self.vm(),
+            Ev::InstrumentListed { instrumentId: id, spec: spec.0.into() },
+        );
         Ok(())
     }
 
@@ -224,11 +233,11 @@ impl MarginEngine {
         if paused {
             self.governance.only_guardian_or_admin(by)?;
             self.governance.set_paused(true);
-            self.vm().log(Ev::EnginePausedBy { by });
+            crate::words::emit(self.vm(), Ev::EnginePausedBy { by });
         } else {
             self.governance.only_admin(by)?;
             self.governance.set_paused(false);
-            self.vm().log(Ev::EngineUnpausedBy { by });
+            crate::words::emit(self.vm(), Ev::EngineUnpausedBy { by });
         }
         Ok(())
     }

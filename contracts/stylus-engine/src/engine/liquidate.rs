@@ -85,31 +85,40 @@ impl MarginEngine {
         let taken = sub(I256::ZERO, size)?;
         let (liquidator_size, liquidator_nonce) =
             self.ledger.apply(liquidator, step.instrumentId, taken, received)?;
-        self.vm().log(Ev::PositionChanged {
-            account,
-            instrumentId: step.instrumentId,
-            sizeDelta: size,
-            cashDelta: paid,
-            newSize: account_size,
-            positionsNonce: account_nonce,
-        });
-        self.vm().log(Ev::PositionChanged {
-            account: liquidator,
-            instrumentId: step.instrumentId,
-            sizeDelta: taken,
-            cashDelta: received,
-            newSize: liquidator_size,
-            positionsNonce: liquidator_nonce,
-        });
-        self.vm().log(Ev::LiquidationExecuted {
-            account,
-            liquidator,
-            instrumentId: step.instrumentId,
-            size: step.size,
-            markPrice: step.markPrice,
-            notional,
-            penalty,
-        });
+        crate::words::emit(
+            self.vm(),
+            Ev::PositionChanged {
+                account,
+                instrumentId: step.instrumentId,
+                sizeDelta: size,
+                cashDelta: paid,
+                newSize: account_size,
+                positionsNonce: account_nonce,
+            },
+        );
+        crate::words::emit(
+            self.vm(),
+            Ev::PositionChanged {
+                account: liquidator,
+                instrumentId: step.instrumentId,
+                sizeDelta: taken,
+                cashDelta: received,
+                newSize: liquidator_size,
+                positionsNonce: liquidator_nonce,
+            },
+        );
+        crate::words::emit(
+            self.vm(),
+            Ev::LiquidationExecuted {
+                account,
+                liquidator,
+                instrumentId: step.instrumentId,
+                size: step.size,
+                markPrice: step.markPrice,
+                notional,
+                penalty,
+            },
+        );
         Ok(())
     }
 }

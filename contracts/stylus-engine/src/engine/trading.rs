@@ -34,7 +34,7 @@ impl MarginEngine {
             asset,
             &transfer_from_calldata(account, this, amount),
         )?;
-        self.vm().log(Ev::CollateralDeposited { account, asset, amount });
+        crate::words::emit(self.vm(), Ev::CollateralDeposited { account, asset, amount });
         Ok(())
     }
 
@@ -56,7 +56,7 @@ impl MarginEngine {
         self.vault.set_balance(account, asset, after);
         let vm = self.vm().clone();
         call_token(&vm, Call::new_mutating(self), asset, &transfer_calldata(account, amount))?;
-        self.vm().log(Ev::CollateralWithdrawn { account, asset, amount });
+        crate::words::emit(self.vm(), Ev::CollateralWithdrawn { account, asset, amount });
         Ok(())
     }
 
@@ -112,16 +112,19 @@ impl MarginEngine {
             let cash_delta = wide(leg.cashDelta);
             let (new_size, positions_nonce) =
                 self.ledger.apply(leg.account, leg.instrumentId, size_delta, cash_delta)?;
-            self.vm().log(Ev::PositionChanged {
-                account: leg.account,
-                instrumentId: leg.instrumentId,
-                sizeDelta: size_delta,
-                cashDelta: cash_delta,
-                newSize: new_size,
-                positionsNonce: positions_nonce,
-            });
+            crate::words::emit(
+                self.vm(),
+                Ev::PositionChanged {
+                    account: leg.account,
+                    instrumentId: leg.instrumentId,
+                    sizeDelta: size_delta,
+                    cashDelta: cash_delta,
+                    newSize: new_size,
+                    positionsNonce: positions_nonce,
+                },
+            );
         }
-        self.vm().log(Ev::TradeSettled { venue, legs: U256::from(legs.len()) });
+        crate::words::emit(self.vm(), Ev::TradeSettled { venue, legs: U256::from(legs.len()) });
         Ok(())
     }
 }
