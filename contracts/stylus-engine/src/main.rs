@@ -1,11 +1,6 @@
-//! `cargo stylus export-abi` entry: prints the contract's Solidity interface.
-#![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
+//! `cargo stylus export-abi` entry (feature `export-abi`): prints the contract's Solidity
+//! interface.
 
-#[cfg(not(any(test, feature = "export-abi")))]
-#[no_mangle]
-pub extern "C" fn main() {}
-
-#[cfg(feature = "export-abi")]
 fn main() {
     margin_engine_stylus::export::print_from_args();
 }
