@@ -16,8 +16,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# Flags (stack size, target features) come from .cargo/config.toml; the profile from Cargo.toml.
-cargo build --locked --release --lib -p "$PACKAGE" --target wasm32-unknown-unknown
+# Flags (stack size, target features) come from .cargo/config.toml; the profile from Cargo.toml,
+# with opt-level "z" for the whole build (as `cargo stylus build` does with its z option):
+# measured smaller than 3 and "s" (docs/BENCHMARKS.md). A per-package override does not work
+# here: with fat LTO the dependencies' opt-level decides most of the size.
+cargo build --locked --release --lib -p "$PACKAGE" --target wasm32-unknown-unknown \
+  --config 'profile.release.opt-level="z"'
 WASM="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/margin_engine_stylus.wasm"
 
 # Brotli quality 11, window 22, as cargo-stylus compresses for deployment; also scans the module

@@ -33,6 +33,14 @@ macro_rules! engine_errors {
             }
         }
 
+        /// The engine error for a decoded interface error (tests).
+        #[cfg(test)]
+        fn from_sol(error: E::IMarginEngineErrorsErrors) -> EngineError {
+            match error {
+                $(E::IMarginEngineErrorsErrors::$name(e) => e.into(),)*
+            }
+        }
+
         /// The interface signatures of every error, for `export-abi`.
         #[cfg(feature = "export-abi")]
         impl stylus_sdk::abi::export::internal::InnerTypes for EngineError {
@@ -155,5 +163,32 @@ impl From<ProtocolError> for EngineError {
                 overflow()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stylus_sdk::alloy_sol_types::SolInterface;
+
+    #[test]
+    fn every_error_encodes_as_alloy_does() {
+        let mut checked = 0;
+        for selector in E::IMarginEngineErrorsErrors::selectors() {
+            // Distinct small words (valid for every parameter type): the first arity whose
+            // canonical re-encoding round-trips is the error's.
+            let found = (0..6).find_map(|n| {
+                let mut data = selector.to_vec();
+                for k in 0..n {
+                    data.extend_from_slice(&(k as u64 + 1).word());
+                }
+                let decoded = E::IMarginEngineErrorsErrors::abi_decode_validate(&data).ok()?;
+                (decoded.abi_encode() == data).then_some((decoded, data))
+            });
+            let (decoded, data) = found.expect("every error decodes at some arity");
+            assert_eq!(Vec::<u8>::from(from_sol(decoded)), data);
+            checked += 1;
+        }
+        assert_eq!(checked, 57);
     }
 }

@@ -59,16 +59,18 @@ impl PositionsLedger {
         cash: I256,
     ) -> EngineResult<(I256, U48)> {
         let position = add(self.position(account, instrument), size)?;
-        let mut slot = self.accounts.setter(account);
-        let new_cash = narrow(add(wide(bits_to_i128(slot.cash.get())), cash)?)?;
-        let nonce = slot.positions_nonce.get();
-        if nonce == U48::MAX {
-            return Err(overflow());
-        }
-        let nonce = nonce + U48::from(1);
-        slot.cash.set(i128_to_bits(new_cash));
-        slot.positions_nonce.set(nonce);
-        drop(slot);
+        let nonce = {
+            let mut slot = self.accounts.setter(account);
+            let new_cash = narrow(add(wide(bits_to_i128(slot.cash.get())), cash)?)?;
+            let nonce = slot.positions_nonce.get();
+            if nonce == U48::MAX {
+                return Err(overflow());
+            }
+            let nonce = nonce + U48::from(1);
+            slot.cash.set(i128_to_bits(new_cash));
+            slot.positions_nonce.set(nonce);
+            nonce
+        };
         self.positions.setter(account).insert(instrument, position);
         Ok((position, nonce))
     }
