@@ -45,9 +45,20 @@ impl Chain {
 
     /// Calls the router as `sender` at the current block and time.
     pub fn call(&mut self, sender: Address, calldata: &[u8]) -> Outcome {
+        self.call_mocked(sender, calldata, |_| {})
+    }
+
+    /// As [`Self::call`], with mocks installed (after the previous call's were cleared).
+    pub fn call_mocked(
+        &mut self,
+        sender: Address,
+        calldata: &[u8],
+        mocks: impl FnOnce(&TestVM),
+    ) -> Outcome {
         self.vm.set_sender(sender);
         let before = self.vm.snapshot().storage;
         self.vm.clear_mocks();
+        mocks(&self.vm);
         let result = router::dispatch(&mut self.engine, &mut K256Recover, calldata);
         let logs = self.vm.get_emitted_logs();
         self.vm.clear_mocks();
