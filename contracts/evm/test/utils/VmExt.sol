@@ -49,6 +49,7 @@ interface VmExt {
     function startSnapshotGas(string calldata group, string calldata name) external;
     function stopSnapshotGas() external returns (uint256);
     function pauseGasMetering() external;
+    function cool(address target) external;
     function resumeGasMetering() external;
 
     // misc
