@@ -41,12 +41,14 @@ contract MarginEngine is IMarginEngine, EIP712 {
 
     // ------------------------------------------------------------------ constants
 
-    /// @notice Executable window after a queued change's eta.
-    uint256 public constant GRACE_PERIOD = 14 days;
-    /// @notice Most registered keepers.
-    uint256 public constant MAX_KEEPERS = 32;
-    /// @notice Most listed collateral assets.
-    uint256 public constant MAX_COLLATERAL_ASSETS = 16;
+    // Internal, not public: the Stylus twin exports no getters for them, and both must answer the
+    // same selectors.
+    /// @dev Executable window after a queued change's eta.
+    uint256 internal constant GRACE_PERIOD = 14 days;
+    /// @dev Most registered keepers.
+    uint256 internal constant MAX_KEEPERS = 32;
+    /// @dev Most listed collateral assets.
+    uint256 internal constant MAX_COLLATERAL_ASSETS = 16;
 
     uint256 private constant SECP256K1N_HALF = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
     /// @dev Transient slot of the reentrancy flag: keccak256("CrossMarginEngine.reentrancy") - 1.

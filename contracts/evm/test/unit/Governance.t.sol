@@ -52,7 +52,6 @@ contract ConstructorTest is EngineBase {
         assertEq(p.maxReportAgeBlocks, 50);
         assertEq(p.liquidationNotionalCapPerBlock, 1_000_000 * E18);
         assertEq(engine.domainSeparator(), _domain(address(engine)));
-        assertEq(engine.GRACE_PERIOD(), 14 days);
     }
 
     function test_ConstructorEmitsNoEvents() public {
