@@ -34,7 +34,8 @@ pub trait RiskModel: Send + Sync {
     fn collateral_prices(&self, block: u64) -> Result<Vec<PriceReportJson>>;
 
     /// Margin of `account`'s positions at `block`.
-    fn margin(&self, account: &AccountView, book: &EngineBook, block: u64) -> Result<MarginNumbers>;
+    fn margin(&self, account: &AccountView, book: &EngineBook, block: u64)
+        -> Result<MarginNumbers>;
 
     /// Liquidation legs for an account below maintenance, sized for one step per block.
     fn plan_liquidation(
