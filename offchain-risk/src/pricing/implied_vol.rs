@@ -1,0 +1,234 @@
+//! Implied volatility of a Black-76 price.
+//!
+//! A discounted option price flows in with its forward, strike, expiry and discount factor; out
+//! comes the volatility σ that [`black76::price`](super::black76::price) maps back to it, or a
+//! typed error when the price is outside the no-arbitrage bounds.
+//!
+//! Method (after P. Jäckel, "Let's Be Rational", Wilmott 2015, implemented here from the paper's
+//! mathematics):
+//! 1. normalise to the undiscounted price per √(FK) and reduce an in-the-money option to the
+//!    out-of-the-money call of the same total volatility by put-call parity, so the target β lies
+//!    in (0, e^(x/2)) with x = −|ln(F/K)|;
+//! 2. split at the inflection point s_c = √(2|x|) of the normalised Black function b(x, s): below
+//!    b(x, s_c) solve ln b(s) = ln β (relative precision for tiny prices), above it solve
+//!    ln(b_max − b(s)) = ln(b_max − β), with b_max − b evaluated without cancellation;
+//! 3. start from asymptotic initial guesses (the leading term of the lower-tail expansion below,
+//!    the large-s form b_max − b ≈ 2cosh(x/2)Φ(−s/2) above) and iterate third-order Householder
+//!    steps, whose derivatives are closed-form (b''/b' = x²/s³ − s/4), inside a bracket that
+//!    guarantees convergence even from a poor guess.
+
+use super::black76::{normalised_otm_call, normalised_vega, OptionKind};
+use super::normal::{inverse_norm_cdf_approx, norm_cdf, INV_SQRT_2PI};
+use crate::error::PricingError;
+
+/// Largest number of Householder steps; the usual count is 2 to 4.
+const MAX_ITERATIONS: usize = 24;
+
+/// A step below this relative size leaves a residual error of order its cube: stop after it.
+const CONVERGED_STEP: f64 = 1e-15;
+
+/// Implied Black-76 volatility σ of a discounted option price.
+///
+/// `price` is the discounted price df·θ(FΦ(θd₁) − KΦ(θd₂)) in the same units as `forward` and
+/// `strike`; `discount_factor` is df = e^(−rT).
+///
+/// Returns σ ≥ 0 (exactly 0 when the price equals the discounted intrinsic value), or
+/// * [`PricingError::InvalidInput`] for a non-finite input, F ≤ 0, K ≤ 0, T ≤ 0 or df ≤ 0;
+/// * [`PricingError::PriceOutOfBounds`] when the price is below the discounted intrinsic value
+///   df·max(θ(F − K), 0) or not below the upper bound df·F (call) / df·K (put), which only an
+///   infinite volatility attains.
+pub fn implied_vol(
+    kind: OptionKind,
+    price: f64,
+    forward: f64,
+    strike: f64,
+    expiry_years: f64,
+    discount_factor: f64,
+) -> Result<f64, PricingError> {
+    let checks: [(&'static str, f64, bool, &'static str); 5] = [
+        ("price", price, true, "must be finite"),
+        ("forward", forward, forward > 0.0, "must be finite and > 0"),
+        ("strike", strike, strike > 0.0, "must be finite and > 0"),
+        ("expiry_years", expiry_years, expiry_years > 0.0, "must be finite and > 0"),
+        ("discount_factor", discount_factor, discount_factor > 0.0, "must be finite and > 0"),
+    ];
+    for (field, value, in_domain, reason) in checks {
+        if !value.is_finite() || !in_domain {
+            return Err(PricingError::InvalidInput { field, value, reason });
+        }
+    }
+    let theta = kind.sign();
+    let lower = discount_factor * (theta * (forward - strike)).max(0.0);
+    let upper = discount_factor * if theta > 0.0 { forward } else { strike };
+    if !(price >= lower && price < upper) {
+        return Err(PricingError::PriceOutOfBounds { price, lower, upper });
+    }
+    if price == lower {
+        return Ok(0.0);
+    }
+    // Out-of-the-money part of the price, per unit of df·√(FK).
+    let beta = (price - lower) / (discount_factor * forward.sqrt() * strike.sqrt());
+    let x = -(forward / strike).ln().abs();
+    let s = solve_normalised(x, beta);
+    Ok(s / expiry_years.sqrt())
+}
+
+/// Total volatility s with b(x, s) = β for an out-of-the-money call: x ≤ 0, 0 < β < e^(x/2).
+fn solve_normalised(x: f64, beta: f64) -> f64 {
+    let b_max = (0.5 * x).exp();
+    if beta >= b_max {
+        // Only reachable through rounding in the normalisation: the price is at its upper bound.
+        return f64::INFINITY;
+    }
+    let s_c = (-2.0 * x).sqrt();
+    // Below the inflection point, and generally wherever β < b_max/2, the price itself carries
+    // the information: solve in ln b. Above b_max/2 the remainder b_max − β does.
+    let below_inflection = x < 0.0 && beta < normalised_otm_call(x, s_c);
+    if below_inflection || beta < 0.5 * b_max {
+        let (guess, lo, hi) = if below_inflection {
+            (lower_guess(x, beta, s_c), 0.0, s_c)
+        } else {
+            (upper_guess(x, b_max - beta, s_c), s_c, f64::INFINITY)
+        };
+        let ln_beta = beta.ln();
+        householder(guess, lo, hi, |s| lower_objective(x, s, ln_beta))
+    } else {
+        let target = b_max - beta;
+        let ln_target = target.ln();
+        let guess = upper_guess(x, target, s_c);
+        let (half_up, half_down) = ((0.5 * x).exp(), (-0.5 * x).exp());
+        householder(guess, s_c, f64::INFINITY, |s| {
+            upper_objective(x, s, ln_target, half_up, half_down)
+        })
+    }
+}
+
+/// Objective value and its first three derivatives in s.
+struct Objective {
+    g: f64,
+    g1: f64,
+    g2: f64,
+    g3: f64,
+}
+
+/// b''/b' and b'''/b' of the normalised Black function (the same for any x).
+#[inline]
+fn vega_ratios(x: f64, s: f64) -> (f64, f64) {
+    let a1 = x * x / (s * s * s) - 0.25 * s;
+    let a2 = a1 * a1 - 3.0 * x * x / (s * s * s * s) - 0.25;
+    (a1, a2)
+}
+
+/// g = ln b(s) − ln β.
+fn lower_objective(x: f64, s: f64, ln_beta: f64) -> Objective {
+    let b = normalised_otm_call(x, s);
+    let nu = normalised_vega(x, s) / b;
+    let (a1, a2) = vega_ratios(x, s);
+    Objective {
+        g: b.ln() - ln_beta,
+        g1: nu,
+        g2: nu * a1 - nu * nu,
+        g3: nu * a2 - 3.0 * nu * nu * a1 + 2.0 * nu * nu * nu,
+    }
+}
+
+/// g = ln(b_max − β) − ln(b_max − b(s)), with b_max − b = e^(x/2)Φ(−h−t) + e^(−x/2)Φ(h−t)
+/// (two positive terms: no cancellation).
+fn upper_objective(x: f64, s: f64, ln_target: f64, half_up: f64, half_down: f64) -> Objective {
+    let h = x / s;
+    let t = 0.5 * s;
+    let remainder = half_up * norm_cdf(-h - t) + half_down * norm_cdf(h - t);
+    let mu = normalised_vega(x, s) / remainder;
+    let (a1, a2) = vega_ratios(x, s);
+    Objective {
+        g: ln_target - remainder.ln(),
+        g1: mu,
+        g2: mu * a1 + mu * mu,
+        g3: mu * a2 + 3.0 * mu * mu * a1 + 2.0 * mu * mu * mu,
+    }
+}
+
+/// Below the inflection point: invert the leading term of the asymptotic expansion,
+/// b ≈ φ(h)e^(−t²/2)·s³/(x² − s⁴/4), by fixed-point iteration on
+/// s = |x| / √(2(ln(s³/(√(2π)(x² − s⁴/4))) − s²/8 − ln β)).
+fn lower_guess(x: f64, beta: f64, s_c: f64) -> f64 {
+    let ln_beta = beta.ln();
+    let mut s = (-x) / (-2.0 * ln_beta).sqrt();
+    for _ in 0..3 {
+        let gap = x * x - 0.25 * s * s * s * s;
+        let ln_b = (INV_SQRT_2PI * s * s * s / gap).ln() - 0.125 * s * s;
+        let denominator = 2.0 * (ln_b - ln_beta);
+        if !(gap > 0.0 && denominator > 0.0) {
+            break;
+        }
+        s = (-x) / denominator.sqrt();
+    }
+    if s.is_finite() && s > 0.0 {
+        s.min(s_c)
+    } else {
+        0.5 * s_c
+    }
+}
+
+/// Above the inflection point: b_max − b ≈ 2cosh(x/2)Φ(−s/2) for large s.
+fn upper_guess(x: f64, target: f64, s_c: f64) -> f64 {
+    let p = target / (2.0 * (0.5 * x).cosh());
+    let s = if p < 0.5 { -2.0 * inverse_norm_cdf_approx(p) } else { 0.0 };
+    if s.is_finite() {
+        s.max(s_c).max(f64::MIN_POSITIVE)
+    } else {
+        s_c.max(1.0)
+    }
+}
+
+/// Third-order Householder iteration on an increasing objective, safeguarded by a bracket
+/// [lo, hi] on the root (bisection whenever a step would leave it or the objective is not finite).
+fn householder(
+    guess: f64,
+    lower_limit: f64,
+    upper_limit: f64,
+    objective: impl Fn(f64) -> Objective,
+) -> f64 {
+    let mut lo = lower_limit;
+    let mut hi = upper_limit;
+    let mut s = guess.clamp(lower_limit, upper_limit);
+    for _ in 0..MAX_ITERATIONS {
+        ITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let o = objective(s);
+        if std::env::var("IVDBG").is_ok() {
+            eprintln!("s={s:.17} g={:e} lo={lo} hi={hi}", o.g);
+        }
+        if o.g.is_finite() && o.g == 0.0 {
+            return s;
+        }
+        if o.g < 0.0 {
+            lo = s;
+        } else if o.g > 0.0 {
+            hi = s;
+        }
+        let newton = -o.g / o.g1;
+        let halley = o.g2 / o.g1;
+        let hh3 = o.g3 / o.g1;
+        let factor = (1.0 + 0.5 * halley * newton) / (1.0 + newton * (halley + hh3 * newton / 6.0));
+        let mut step = if factor.is_finite() && factor > 0.0 { newton * factor } else { newton };
+        if !step.is_finite() || !(s + step > lo && s + step < hi) {
+            // Bisect: geometrically where the scale is unknown, arithmetically otherwise.
+            let next = if hi.is_infinite() {
+                2.0 * s
+            } else if lo > 0.0 {
+                (lo * hi).sqrt()
+            } else {
+                0.5 * hi
+            };
+            step = next - s;
+        }
+        s += step;
+        if step.abs() <= CONVERGED_STEP * s {
+            return s;
+        }
+    }
+    s
+}
+
+/// debug
+pub static ITER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
