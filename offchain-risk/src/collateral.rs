@@ -479,28 +479,40 @@ impl AccountHealth {
 /// Largest exact integer below 2¹²⁷ / 10¹⁸ handled by the wad conversions (≈ 1.7e20 USD).
 const WAD_LIMIT_USD: f64 = 1.7e20;
 
-fn wad(usd: f64, round: fn(f64) -> f64, nudge: fn(f64) -> f64) -> Result<i128, DataError> {
+fn wad(usd: f64, round_up: bool) -> Result<i128, DataError> {
     if !usd.is_finite() || usd.abs() >= WAD_LIMIT_USD {
         return Err(invalid(
             "usd",
             format!("{usd} is not representable in 18-decimal fixed point"),
         ));
     }
-    // The product is rounded once (≤ ½ ulp); nudging it one ulp in the rounding's direction
-    // first makes the result err toward the protocol even then.
-    let scaled = nudge(usd * 1e18);
-    // |scaled| < 1.7e38 < 2^127 after the range check, so the cast does not saturate.
-    Ok(round(scaled) as i128)
+    // 1e18 = 2^18·5^18 is exact in f64, and the fused multiply-add gives the product's rounding
+    // error exactly, so usd·10^18 = product + error holds exactly.
+    let product = usd * 1e18;
+    let error = usd.mul_add(1e18, -product);
+    let round = |x: f64| if round_up { x.ceil() } else { x.floor() };
+    // |product| < 1.7e38 < 2^127 after the range check, so the casts do not saturate.
+    if product.fract() == 0.0 {
+        // An integer float (always so above 2^53) may be several integers from the exact value;
+        // the error, below half an ulp, says how many and on which side.
+        Ok(product as i128 + round(error) as i128)
+    } else {
+        // A non-integer float shares its floor and ceiling with the exact value: an integer in
+        // between would have been the nearer float.
+        Ok(round(product) as i128)
+    }
 }
 
-/// A USD value to 18-decimal fixed point, rounded down (use for values credited to an account).
+/// A USD value to 18-decimal fixed point, rounded down (use for values credited to an account):
+/// the exact floor of `usd`·10¹⁸ for the f64 given.
 pub fn usd_to_wad_down(usd: f64) -> Result<i128, DataError> {
-    wad(usd, f64::floor, f64::next_down)
+    wad(usd, false)
 }
 
-/// A USD requirement to 18-decimal fixed point, rounded up (use for margins).
+/// A USD requirement to 18-decimal fixed point, rounded up (use for margins): the exact ceiling
+/// of `usd`·10¹⁸ for the f64 given.
 pub fn usd_to_wad_up(usd: f64) -> Result<i128, DataError> {
-    wad(usd, f64::ceil, f64::next_up)
+    wad(usd, true)
 }
 
 /// The static weight that a historical k-day move at a confidence leaves covered.
@@ -606,4 +618,39 @@ pub fn historical_weights_table(
         out.push('\n');
     }
     Ok(out)
+}
+
+/// Assets of the default-weights study in `docs/COLLATERAL_WEIGHTS.md`.
+pub const DOC_SYMBOLS: [&str; 7] = ["BTC", "ETH", "SOL", "BNB", "LINK", "XRP", "UNI"];
+/// Horizons of the study, days: one day and the candidate margin periods of risk.
+pub const DOC_HORIZONS_DAYS: [u32; 3] = [1, 2, 5];
+/// Confidence of the study.
+pub const DOC_CONFIDENCE: f64 = 0.99;
+
+/// The generated part of `docs/COLLATERAL_WEIGHTS.md`, exactly: the covering-weight tables over
+/// each asset's full history and over the window common to all (from UNI's first day,
+/// 2020-10-01), then the calibration table ([`crate::history::stats::calibration_table`]).
+/// Printed by `cargo run -p offchain-risk --example collateral_weights`; the `collateral` test
+/// fails if the doc differs.
+pub fn weights_doc_section(data: &DataDir) -> Result<String, DataError> {
+    // A valid literal day; `from_ymd` only fails on impossible dates.
+    let common_from = Date::from_ymd(2020, 10, 1).unwrap_or(Date::EPOCH);
+    let full =
+        historical_weights_table(data, &DOC_SYMBOLS, &DOC_HORIZONS_DAYS, DOC_CONFIDENCE, None)?;
+    let common = historical_weights_table(
+        data,
+        &DOC_SYMBOLS,
+        &DOC_HORIZONS_DAYS,
+        DOC_CONFIDENCE,
+        Some(common_from),
+    )?;
+    let calibration =
+        crate::history::stats::calibration_table(data, &DOC_SYMBOLS, DOC_CONFIDENCE, None)?;
+    Ok(format!(
+        "<!-- BEGIN GENERATED (cargo run -p offchain-risk --example collateral_weights) -->\n\
+         ### Full history of each asset\n\n{full}\n\
+         ### Common window from {common_from} (all seven assets)\n\n{common}\n\
+         ### Calibration inputs and the EWMA-normal baseline (1 day, 99%, full history)\n\n{calibration}\
+         <!-- END GENERATED -->\n"
+    ))
 }

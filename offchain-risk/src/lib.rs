@@ -13,6 +13,7 @@ pub mod data;
 pub mod error;
 pub mod history;
 pub mod instrument;
+pub mod margin;
 pub mod market;
 pub mod pricing;
 pub mod surface;

@@ -76,7 +76,7 @@ fn build_chain(path: &str, records: Vec<Record>) -> Result<OptionChain, DataErro
             }
             Some(_) => {}
         }
-        if !(r.forward > 0.0) {
+        if r.forward.is_nan() || r.forward <= 0.0 {
             return Err(bad(
                 path,
                 r.line,
@@ -85,7 +85,7 @@ fn build_chain(path: &str, records: Vec<Record>) -> Result<OptionChain, DataErro
                 "must be > 0",
             ));
         }
-        if !(r.mark_iv >= 0.0) {
+        if r.mark_iv.is_nan() || r.mark_iv < 0.0 {
             return Err(bad(path, r.line, "mark_iv", &r.mark_iv.to_string(), "must be >= 0"));
         }
         timestamp_ms = timestamp_ms.max(r.timestamp_ms);

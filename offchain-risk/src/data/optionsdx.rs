@@ -67,15 +67,15 @@ pub fn read_eod(path: &Path) -> Result<Vec<OptionChain>, DataError> {
             }
         }
         let strike = cols.number(&record, line, strike_col)?;
-        if !(strike > 0.0) {
+        if strike <= 0.0 {
             return Err(cols.bad(line, "STRIKE", &strike.to_string(), "must be > 0"));
         }
         let forward = cols.number(&record, line, forward_col)?;
-        if !(forward > 0.0) {
+        if forward <= 0.0 {
             return Err(cols.bad(line, "UNDERLYING_PRICE", &forward.to_string(), "must be > 0"));
         }
         let mark_iv = cols.number(&record, line, mark_iv_col)?;
-        if !(mark_iv >= 0.0) {
+        if mark_iv < 0.0 {
             return Err(cols.bad(line, "MARK_IV", &mark_iv.to_string(), "must be >= 0"));
         }
         let timestamp_ms = (seconds * 1000.0).round() as i64;

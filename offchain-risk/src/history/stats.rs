@@ -579,3 +579,47 @@ pub fn ewma_margin_backtest(
         })
         .collect())
 }
+
+/// Markdown table of the calibration inputs per asset of `data`'s `prices/` (days ≥ `from` when
+/// given): annualised sample volatility of daily log returns, Student-t ν by maximum likelihood
+/// ([`fit_student_t`]) and by moments, and the [`ewma_margin_backtest`] of a 1-day margin at
+/// `confidence` (λ = [`RISKMETRICS_LAMBDA`], 30-day warm-up) scored by Kupiec, with its worst
+/// shortfall. `docs/COLLATERAL_WEIGHTS.md` embeds it (checked by the `collateral` test).
+pub fn calibration_table(
+    data: &super::DataDir,
+    symbols: &[&str],
+    confidence: f64,
+    from: Option<Date>,
+) -> Result<String, DataError> {
+    let mut out = String::from(
+        "| asset | daily returns | annual vol | t ν (MLE) | t ν (moments) | EWMA 1d windows | exceedances (rate) | Kupiec LR | p-value | worst shortfall (window end) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for symbol in symbols {
+        let series = data.prices(symbol)?.between(from, None);
+        let daily = series.log_returns(1, Sampling::Overlapping, GapPolicy::Skip)?.log_returns();
+        let vol = annualise(sample_volatility(&daily)?, 1.0);
+        let fit = fit_student_t(&daily)?;
+        let moments = student_t_df_moments(&daily)?
+            .map_or_else(|| "n/a".to_string(), |df| format!("{df:.2}"));
+        let observations = ewma_margin_backtest(&series, 1, confidence, RISKMETRICS_LAMBDA, 30)?;
+        let summary = summarise_backtest(&observations, confidence)?;
+        let k = summary.kupiec;
+        let worst = summary.worst_shortfall.map_or_else(
+            || "none".to_string(),
+            |w| format!("{:.2}% ({})", 100.0 * w.shortfall(), w.end),
+        );
+        out.push_str(&format!(
+            "| {symbol} | {} | {:.1}% | {:.2} | {moments} | {} | {} ({:.2}%) | {:.2} | {:.1e} | {worst} |\n",
+            daily.len(),
+            100.0 * vol,
+            fit.df,
+            k.observations,
+            k.exceedances,
+            100.0 * k.exceedances as f64 / k.observations as f64,
+            k.statistic,
+            k.p_value,
+        ));
+    }
+    Ok(out)
+}

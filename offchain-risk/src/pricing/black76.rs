@@ -208,7 +208,9 @@ fn undiscounted_price(
     let short_leg = strike * n2;
     let value = theta * (long_leg - short_leg);
     if value > 0.25 * long_leg.max(short_leg) {
-        value
+        // Deep in the money the time value can be below the rounding of the two legs: never
+        // return less than the intrinsic value (the implied-vol solver rejects such prices).
+        value.max(theta * (forward - strike))
     } else {
         accurate_undiscounted_price(theta, forward, strike, x, s)
     }
@@ -656,10 +658,11 @@ pub fn greeks_batch(batch: &OptionBatch, out: &mut GreeksBatch) {
         let df = (-rate * expiry_years).exp();
         let long_leg = forward * n1;
         let short_leg = strike * n2;
-        let undiscounted = theta * (long_leg - short_leg);
+        let undiscounted = (theta * (long_leg - short_leg)).max(theta * (forward - strike));
         // Same test as `undiscounted_price`; failing lanes (and s = 0, where d₁ is not finite
         // or the comparison fails) get NaN and are redone below.
-        let well_conditioned = s > 0.0 && undiscounted > 0.25 * long_leg.max(short_leg);
+        let well_conditioned =
+            s > 0.0 && theta * (long_leg - short_leg) > 0.25 * long_leg.max(short_leg);
         let value = df * undiscounted;
         let vega_i = df * forward * pdf1 * sqrt_t;
         *price = if well_conditioned { value } else { f64::NAN };

@@ -25,7 +25,7 @@ use crate::error::PricingError;
 const MAX_ITERATIONS: usize = 24;
 
 /// A step below this relative size leaves a residual error of order its cube: stop after it.
-const CONVERGED_STEP: f64 = 1e-15;
+const CONVERGED_STEP: f64 = 1e-9;
 
 /// Implied Black-76 volatility σ of a discounted option price.
 ///
@@ -63,7 +63,8 @@ pub fn implied_vol(
     if !(price >= lower && price < upper) {
         return Err(PricingError::PriceOutOfBounds { price, lower, upper });
     }
-    if price == lower {
+    if price <= lower {
+        // Exactly the intrinsic value (price < lower was rejected above): zero volatility.
         return Ok(0.0);
     }
     // Out-of-the-money part of the price, per unit of df·√(FK).
@@ -193,14 +194,7 @@ fn householder(
     let mut hi = upper_limit;
     let mut s = guess.clamp(lower_limit, upper_limit);
     for _ in 0..MAX_ITERATIONS {
-        ITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let o = objective(s);
-        if std::env::var("IVDBG").is_ok() {
-            eprintln!("s={s:.17} g={:e} lo={lo} hi={hi}", o.g);
-        }
-        if o.g.is_finite() && o.g == 0.0 {
-            return s;
-        }
         if o.g < 0.0 {
             lo = s;
         } else if o.g > 0.0 {
@@ -211,7 +205,11 @@ fn householder(
         let hh3 = o.g3 / o.g1;
         let factor = (1.0 + 0.5 * halley * newton) / (1.0 + newton * (halley + hh3 * newton / 6.0));
         let mut step = if factor.is_finite() && factor > 0.0 { newton * factor } else { newton };
-        if !step.is_finite() || !(s + step > lo && s + step < hi) {
+        if step.abs() <= 4.0 * f64::EPSILON * s {
+            // At the root to within a few ulp (the bracket may already be that narrow).
+            return s + step;
+        }
+        if !(step.is_finite() && s + step > lo && s + step < hi) {
             // Bisect: geometrically where the scale is unknown, arithmetically otherwise.
             let next = if hi.is_infinite() {
                 2.0 * s
@@ -224,11 +222,9 @@ fn householder(
         }
         s += step;
         if step.abs() <= CONVERGED_STEP * s {
+            // Cubic convergence: the error left after this step is of order step³.
             return s;
         }
     }
     s
 }
-
-/// debug
-pub static ITER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

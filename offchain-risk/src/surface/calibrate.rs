@@ -129,6 +129,9 @@ pub struct CalibrationConfig {
     pub max_spread_vol: f64,
     /// Weight floor relative to the largest weight (default 0.05).
     pub min_relative_weight: f64,
+    /// Quotes the first fit misses by more than this (vol, default 0.10 = 10 vol points) are
+    /// dropped and the slice refitted once; 0 disables.
+    pub outlier_vol: f64,
     /// Parameter bounds.
     pub bounds: SviBounds,
     /// Fewest quotes an expiry needs (default 6; never below 5, the parameter count).
@@ -150,6 +153,7 @@ impl Default for CalibrationConfig {
             quote_vol: QuoteVol::Mid,
             max_spread_vol: 0.10,
             min_relative_weight: 0.05,
+            outlier_vol: 0.10,
             bounds: SviBounds::default(),
             min_quotes: 6,
             min_expiry_years: 1.0 / 365.0,
@@ -169,8 +173,11 @@ pub struct SliceFit {
     pub expiry_years: f64,
     /// Forward.
     pub forward: f64,
-    /// Quotes fitted.
+    /// Quotes fitted (after dropping outliers).
     pub quotes: usize,
+    /// Quotes dropped as outliers (see [`CalibrationConfig::outlier_vol`]).
+    #[serde(default)]
+    pub outliers: usize,
     /// Root-mean-square of (model vol - quote vol), vol points (1.0 = 1%).
     pub rmse_vol_pts: f64,
     /// Largest |model vol - quote vol|, vol points.
@@ -198,6 +205,8 @@ pub struct CalibratedSlice {
     pub slice: SviSlice,
     /// Fit report.
     pub fit: SliceFit,
+    /// The quotes fitted (outliers removed).
+    pub quotes: Vec<SliceQuote>,
 }
 
 /// An expiry left out of a surface, and why.
@@ -285,6 +294,7 @@ pub fn expiry_quotes(chain: &OptionChain, config: &CalibrationConfig) -> Vec<Exp
             picked.iter().filter_map(|(_, mark, mid)| mid.map(|mid| mark - mid)).collect();
         gaps.sort_by(f64::total_cmp);
         let stale_marks = config.quote_vol == QuoteVol::Mid
+            && gaps.len() >= 3
             && gaps.get(gaps.len() / 2).is_some_and(|g| g.abs() > config.max_spread_vol);
         let note = stale_marks.then(|| {
             format!(
@@ -300,7 +310,7 @@ pub fn expiry_quotes(chain: &OptionChain, config: &CalibrationConfig) -> Vec<Exp
             .map(|(q, _, _)| q)
             .collect();
         quotes.sort_by(|x, y| x.strike.total_cmp(&y.strike));
-        quotes.dedup_by(|x, y| x.strike == y.strike);
+        quotes.dedup_by(|x, y| x.strike.to_bits() == y.strike.to_bits());
         out.push(ExpiryQuotes {
             expiry_ms,
             expiry_years: chain.year_fraction(expiry_ms),
@@ -321,7 +331,12 @@ struct Problem {
     omega: Vec<f64>,
     scale: f64,
     bounds: SviBounds,
+    /// Calendar floor: (k, previous expiry's total variance / scale) the fit must not go under.
+    floor: Vec<(f64, f64)>,
 }
+
+/// Points of the calendar floor imposed while fitting (the final check uses the full grid).
+const FLOOR_POINTS: usize = 81;
 
 /// Inner solution at fixed (m, sigma): scaled (a, d, c) and the objective.
 struct Inner {
@@ -330,6 +345,7 @@ struct Inner {
 }
 
 impl Problem {
+    #[allow(clippy::needless_range_loop, reason = "3x3 matrix algebra reads best with indices")]
     fn inner(&self, m: f64, sigma: f64) -> Option<Inner> {
         let mut h = [[0.0; 3]; 3];
         let mut g = [0.0; 3];
@@ -359,7 +375,7 @@ impl Problem {
         let bd = &self.bounds;
         // Lee's bound with a hair of slack so b(1 + |rho|) <= 2 survives rounding.
         let lee = 2.0 * sigma * (1.0 - 1e-9) / s;
-        let cons = [
+        let mut cons = vec![
             Constraint { row: [1.0, 0.0, 0.0], rhs: bd.a[0] / s },
             Constraint { row: [-1.0, 0.0, 0.0], rhs: -bd.a[1] / s },
             Constraint { row: [0.0, 0.0, 1.0], rhs: bd.b[0] * sigma / s },
@@ -369,7 +385,25 @@ impl Problem {
             Constraint { row: [0.0, -1.0, -1.0], rhs: -lee },
             Constraint { row: [0.0, 1.0, -1.0], rhs: -lee },
         ];
-        let (x, v) = qp::minimise(&h, &g, &cons)?;
+        let (x, v) = if self.floor.is_empty() {
+            qp::minimise(&h, &g, &cons)?
+        } else {
+            // w(k_j) = a + d y_j + c z_j >= floor_j: linear, so the calendar floor is just more
+            // constraints. Feasible start: the flattest admissible smile lifted over the floor.
+            let c_start = (bd.b[0] * sigma / s).max(0.0);
+            let d_start = (0.0_f64).clamp(bd.rho[0] * c_start, bd.rho[1] * c_start);
+            let mut a_start = bd.a[0] / s;
+            for &(k, floor) in &self.floor {
+                let y = (k - m) / sigma;
+                cons.push(Constraint { row: [1.0, y, (y * y + 1.0).sqrt()], rhs: floor });
+                a_start = a_start.max(floor - d_start * y - c_start * (y * y + 1.0).sqrt());
+            }
+            let a_start = a_start + 1e-12 * (1.0 + a_start.abs());
+            if a_start > bd.a[1] / s {
+                return None;
+            }
+            qp::minimise_from(&h, &g, &cons, [a_start, d_start, c_start])?
+        };
         let mut value = (v + c0).max(0.0);
         // With a negative lower bound on `a` the minimum of w can go negative: penalise.
         let min_w = x[0] + (x[2] * x[2] - x[1] * x[1]).max(0.0).sqrt();
@@ -534,6 +568,7 @@ fn build_fit(slice: &SviSlice, quotes: &[SliceQuote], butterfly_repaired: bool) 
         expiry_years: slice.expiry_years,
         forward: slice.forward,
         quotes: quotes.len(),
+        outliers: 0,
         rmse_vol_pts: rmse,
         max_abs_err_vol_pts: worst,
         min_g: g,
@@ -553,16 +588,20 @@ pub fn calibrate_slice(
     forward: f64,
     config: &CalibrationConfig,
 ) -> Result<CalibratedSlice, SurfaceError> {
-    calibrate_slice_warm(quotes, expiry_years, forward, config, None)
+    calibrate_slice_after(quotes, expiry_years, forward, config, None)
 }
 
-/// [`calibrate_slice`] with an extra Nelder–Mead start at a neighbouring expiry's (m, sigma).
-pub fn calibrate_slice_warm(
+/// [`calibrate_slice`] for the expiry following `previous` (final parameters of the preceding
+/// expiry): its (m, sigma) is an extra Nelder–Mead start, and with
+/// [`ArbitragePolicy::Repair`] for calendar arbitrage the fit is constrained to stay on or above
+/// `previous`'s total variance at 81 points of the calendar grid (prevention; the full-grid check
+/// and the `a` raise in [`calibrate_surface`] catch what falls between the points).
+pub fn calibrate_slice_after(
     quotes: &[SliceQuote],
     expiry_years: f64,
     forward: f64,
     config: &CalibrationConfig,
-    warm_start: Option<&SviParams>,
+    previous: Option<&SviParams>,
 ) -> Result<CalibratedSlice, SurfaceError> {
     let query = |field, value, reason| SurfaceError::InvalidQuery { field, value, reason };
     if !(expiry_years.is_finite() && expiry_years > 0.0) {
@@ -582,13 +621,59 @@ pub fn calibrate_slice_warm(
     if quotes.len() < needed {
         return Err(SurfaceError::TooFewQuotes { expiry_years, quotes: quotes.len(), needed });
     }
+    let mut quotes = quotes;
+    let mut raw = fit_raw(&quotes, expiry_years, forward, config, previous)?;
+    // One trimming pass: quotes the first fit misses by more than `outlier_vol` (stale marks
+    // deep in the wings, crossed books) are dropped and the slice refitted, as long as enough
+    // quotes remain.
+    let mut outliers = 0;
+    if config.outlier_vol > 0.0 {
+        let kept: Vec<SliceQuote> = quotes
+            .iter()
+            .copied()
+            .filter(|q| {
+                let w = raw.total_variance((q.strike / forward).ln()).max(0.0);
+                ((w / expiry_years).sqrt() - q.mid_vol).abs() <= config.outlier_vol
+            })
+            .collect();
+        if kept.len() < quotes.len() && kept.len() >= needed {
+            outliers = quotes.len() - kept.len();
+            quotes = kept;
+            raw = fit_raw(&quotes, expiry_years, forward, config, previous)?;
+        }
+    }
+    let mut slice = SviSlice { expiry_years, forward, params: raw };
+    let mut repaired = false;
+    if let Err(error) = arbitrage::check_butterfly(&slice) {
+        match config.butterfly {
+            ArbitragePolicy::Reject => return Err(error),
+            ArbitragePolicy::Repair => {
+                slice.params = repair_butterfly(&raw);
+                repaired = true;
+                arbitrage::check_butterfly(&slice)?;
+            }
+        }
+    }
+    let mut fit = build_fit(&slice, &quotes, repaired);
+    fit.outliers = outliers;
+    Ok(CalibratedSlice { slice, fit, quotes })
+}
+
+/// The constrained least-squares SVI fit of one slice (no arbitrage checks yet).
+fn fit_raw(
+    quotes: &[SliceQuote],
+    expiry_years: f64,
+    forward: f64,
+    config: &CalibrationConfig,
+    previous: Option<&SviParams>,
+) -> Result<SviParams, SurfaceError> {
     let k: Vec<f64> = quotes.iter().map(|q| (q.strike / forward).ln()).collect();
     let w_mkt: Vec<f64> = quotes.iter().map(|q| q.mid_vol * q.mid_vol * expiry_years).collect();
     let scale = w_mkt.iter().sum::<f64>() / w_mkt.len() as f64;
-    let user = user_weights(&quotes, &k, expiry_years, config);
+    let user = user_weights(quotes, &k, expiry_years, config);
     let mut omega: Vec<f64> = user
         .iter()
-        .zip(&quotes)
+        .zip(quotes)
         .map(|(u, q)| {
             let dw_dvol = 2.0 * q.mid_vol * expiry_years / scale;
             u / (dw_dvol * dw_dvol)
@@ -596,12 +681,26 @@ pub fn calibrate_slice_warm(
         .collect();
     let total: f64 = omega.iter().sum();
     omega.iter_mut().for_each(|o| *o /= total);
+    let floor = match (previous, config.calendar) {
+        (Some(p), ArbitragePolicy::Repair) => {
+            let w_max = w_mkt.iter().copied().fold(p.total_variance(0.0), f64::max);
+            let h = (6.0 * w_max.max(0.0).sqrt()).max(3.0);
+            (0..FLOOR_POINTS)
+                .map(|j| {
+                    let k = -h + 2.0 * h * j as f64 / (FLOOR_POINTS - 1) as f64;
+                    (k, p.total_variance(k) / scale)
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
     let problem = Problem {
         w: w_mkt.iter().map(|w| w / scale).collect(),
         k,
         omega,
         scale,
         bounds: config.bounds,
+        floor,
     };
 
     // Starting grid: m across the quoted k range, sigma from 2% to 100% of it.
@@ -619,7 +718,7 @@ pub fn calibrate_slice_warm(
             candidates.push(((m, sigma.ln()), problem.objective(m, sigma)));
         }
     }
-    if let Some(p) = warm_start {
+    if let Some(p) = previous {
         let m = p.m.clamp(bd.m[0], bd.m[1]);
         let sigma = p.sigma.clamp(bd.sigma[0], bd.sigma[1]);
         candidates.push(((m, sigma.ln()), problem.objective(m, sigma)));
@@ -650,20 +749,44 @@ pub fn calibrate_slice_warm(
         reason: "no SVI parameters within the bounds fit the quotes; widen the bounds",
     })?;
     raw.validate()?;
-    let mut slice = SviSlice { expiry_years, forward, params: raw };
-    let mut repaired = false;
-    if let Err(error) = arbitrage::check_butterfly(&slice) {
-        match config.butterfly {
-            ArbitragePolicy::Reject => return Err(error),
-            ArbitragePolicy::Repair => {
-                slice.params = repair_butterfly(&raw);
-                repaired = true;
-                arbitrage::check_butterfly(&slice)?;
-            }
-        }
+    Ok(raw)
+}
+
+/// Calendar check of `current` against `earlier`; with the repair policy, raises `current`'s
+/// `a` by the smallest amount that removes the arbitrage and re-checks butterfly.
+fn enforce_calendar(
+    earlier: &SviSlice,
+    current: &mut CalibratedSlice,
+    config: &CalibrationConfig,
+) -> Result<(), SurfaceError> {
+    let Err(error) = arbitrage::check_calendar(earlier, &current.slice) else { return Ok(()) };
+    if config.calendar == ArbitragePolicy::Reject {
+        return Err(error);
     }
-    let fit = build_fit(&slice, &quotes, repaired);
-    Ok(CalibratedSlice { slice, fit })
+    // The smallest parallel raise, plus rounding slack so the re-check passes. Raising `a`
+    // raises w(0) and so can widen the grid (its half-width grows with sqrt(w(0))); repeat on
+    // the wider grid until it passes (the added deficit shrinks each round).
+    let mut raise = 0.0;
+    for _ in 0..50 {
+        let (_, deficit) =
+            arbitrage::max_calendar_violation(&earlier.params, &current.slice.params);
+        if deficit <= ARBITRAGE_TOLERANCE {
+            break;
+        }
+        let step = deficit + 1e-12 * (1.0 + deficit.abs());
+        current.slice.params.a += step;
+        raise += step;
+    }
+    arbitrage::check_butterfly(&current.slice)?;
+    arbitrage::check_calendar(earlier, &current.slice)?;
+    let expiry_ms = current.fit.expiry_ms;
+    let repaired = current.fit.butterfly_repaired;
+    let outliers = current.fit.outliers;
+    current.fit = build_fit(&current.slice, &current.quotes, repaired);
+    current.fit.expiry_ms = expiry_ms;
+    current.fit.outliers = outliers;
+    current.fit.calendar_raise = raise;
+    Ok(())
 }
 
 /// Calibrates every expiry of a chain, then checks (and per policy repairs) calendar arbitrage
@@ -673,7 +796,7 @@ pub fn calibrate_surface(
     chain: &OptionChain,
     config: &CalibrationConfig,
 ) -> Result<(VolSurface, FitReport), SurfaceError> {
-    let mut calibrated: Vec<(CalibratedSlice, Vec<SliceQuote>)> = Vec::new();
+    let mut calibrated: Vec<CalibratedSlice> = Vec::new();
     let mut skipped = Vec::new();
     for expiry in expiry_quotes(chain, config) {
         let skip = |reason: String| SkippedExpiry {
@@ -689,17 +812,21 @@ pub fn calibrate_surface(
             )));
             continue;
         }
-        let warm = calibrated.last().map(|(c, _)| c.slice.params);
-        match calibrate_slice_warm(
+        let previous = calibrated.last().map(|c| c.slice.params);
+        match calibrate_slice_after(
             &expiry.quotes,
             expiry.expiry_years,
             expiry.forward,
             config,
-            warm.as_ref(),
+            previous.as_ref(),
         ) {
             Ok(mut c) => {
                 c.fit.expiry_ms = Some(expiry.expiry_ms);
-                calibrated.push((c, expiry.quotes));
+                // Repair against the previous expiry now, so the next expiry's floor is final.
+                if let Some(earlier) = calibrated.last() {
+                    enforce_calendar(&earlier.slice, &mut c, config)?;
+                }
+                calibrated.push(c);
             }
             Err(SurfaceError::TooFewQuotes { quotes, needed, .. }) => {
                 let why = expiry.note.as_deref().map_or(String::new(), |n| format!(" ({n})"));
@@ -711,41 +838,11 @@ pub fn calibrate_surface(
     if calibrated.is_empty() {
         return Err(SurfaceError::Empty);
     }
-    for i in 1..calibrated.len() {
-        let earlier = calibrated[i - 1].0.slice;
-        let (current, quotes) = &mut calibrated[i];
-        if let Err(error) = arbitrage::check_calendar(&earlier, &current.slice) {
-            if config.calendar == ArbitragePolicy::Reject {
-                return Err(error);
-            }
-            // The smallest parallel raise, plus rounding slack so the re-check passes. Raising
-            // `a` raises w(0) and so can widen the grid (its half-width grows with sqrt(w(0)));
-            // repeat on the wider grid until it passes (the added deficit shrinks each round).
-            let mut raise = 0.0;
-            for _ in 0..50 {
-                let (_, deficit) =
-                    arbitrage::max_calendar_violation(&earlier.params, &current.slice.params);
-                if deficit <= ARBITRAGE_TOLERANCE {
-                    break;
-                }
-                let step = deficit + 1e-12 * (1.0 + deficit.abs());
-                current.slice.params.a += step;
-                raise += step;
-            }
-            arbitrage::check_butterfly(&current.slice)?;
-            arbitrage::check_calendar(&earlier, &current.slice)?;
-            let expiry_ms = current.fit.expiry_ms;
-            let repaired = current.fit.butterfly_repaired;
-            current.fit = build_fit(&current.slice, quotes, repaired);
-            current.fit.expiry_ms = expiry_ms;
-            current.fit.calendar_raise = raise;
-        }
-    }
-    let slices: Vec<SviSlice> = calibrated.iter().map(|(c, _)| c.slice).collect();
+    let slices: Vec<SviSlice> = calibrated.iter().map(|c| c.slice).collect();
     let surface = VolSurface::new(slices)?;
     // Everything above was checked pair by pair; this is the surface-level guarantee.
     surface.check_arbitrage()?;
-    let fits: Vec<SliceFit> = calibrated.into_iter().map(|(c, _)| c.fit).collect();
+    let fits: Vec<SliceFit> = calibrated.into_iter().map(|c| c.fit).collect();
     let report = FitReport {
         underlying: chain.underlying.clone(),
         timestamp_ms: chain.timestamp_ms,

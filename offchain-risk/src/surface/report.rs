@@ -148,9 +148,9 @@ fn yes(b: bool) -> &'static str {
 pub fn render_report_table(report: &FitReport) -> String {
     let mut s = String::new();
     s.push_str(
-        "| expiry | T (years) | forward | quotes | RMSE (vol pts) | worst (vol pts) | min g | butterfly | calendar | a | b | rho | m | sigma |\n",
+        "| expiry | T (years) | forward | quotes | dropped | RMSE (vol pts) | worst (vol pts) | min g | butterfly | calendar | a | b | rho | m | sigma |\n",
     );
-    s.push_str("|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|\n");
     for f in &report.slices {
         let bf = match (f.butterfly_ok, f.butterfly_repaired) {
             (true, true) => "pass (flattened)".to_owned(),
@@ -164,11 +164,12 @@ pub fn render_report_table(report: &FitReport) -> String {
         let p = &f.params;
         let _ = writeln!(
             s,
-            "| {} | {:.4} | {:.2} | {} | {:.2} | {:.2} | {:.3} | {} | {} | {:.5} | {:.5} | {:.3} | {:.4} | {:.4} |",
+            "| {} | {:.4} | {:.2} | {} | {} | {:.2} | {:.2} | {:.3} | {} | {} | {:.5} | {:.5} | {:.3} | {:.4} | {:.4} |",
             f.expiry_ms.map_or_else(|| "-".to_owned(), format_date),
             f.expiry_years,
             f.forward,
             f.quotes,
+            f.outliers,
             f.rmse_vol_pts,
             f.max_abs_err_vol_pts,
             f.min_g,
@@ -217,15 +218,27 @@ pub fn render_markdown(fits: &[SnapshotFit], config: &CalibrationConfig, command
         s,
         "Settings: weighting `{:?}`, fitted vol `{:?}` (mid of bid/ask IV when both sides are quoted \
          and the spread is at most {:.0} vol points, Deribit's mark IV otherwise; the OptionsDX \
-         files carry marks only), weight floor {:.2}, at least {} quotes per expiry, expiries under \
-         {:.1} days skipped. Errors are model minus fitted vol in vol points (1.00 = 1% vol). \
+         files carry marks only), weight floor {:.2}, quotes a first fit misses by more than {:.0} vol points \
+         dropped and the slice refitted once (column `dropped`; errors are over the quotes kept), \
+         at least {} quotes per expiry, expiries under {:.1} days skipped. Errors are model minus fitted vol in vol points (1.00 = 1% vol). \
          Year fractions are ACT/365 from the snapshot time to 08:00 UTC of the expiry date.\n",
         config.weighting,
         config.quote_vol,
         config.max_spread_vol * 100.0,
         config.min_relative_weight,
+        config.outlier_vol * 100.0,
         config.min_quotes.max(5),
         config.min_expiry_years * 365.0
+    );
+    s.push_str(
+        "Reading the numbers: the OptionsDX chains and the 2021-02-09 BTC snapshot are real smiles \
+         and fit to 1-2 vol points typically. Two Deribit files are not: in `eth_2021-02-09.csv` \
+         (and the short ETH expiries of `eth_2021-02-11.csv`, which fit to 0.00 because every mark \
+         is 80.00) the marks are Deribit's placeholders for books with no quotes, flat at 80% or \
+         200% with cliffs between and mutually calendar-inconsistent; in `btc_2021-02-11.csv` most \
+         expiries have marks tens of vol points away from the book. The calibrator still returns \
+         arbitrage-free surfaces for them (after the repairs flagged below), but their errors \
+         measure the data, not the model.\n\n",
     );
     let _ = writeln!(s, "## Summary\n");
     let _ = writeln!(s, "| | |\n|---|---:|");
