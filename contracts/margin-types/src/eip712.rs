@@ -119,7 +119,7 @@ fn int_word(value: i128) -> [u8; 32] {
 }
 
 fn u48_word(value: alloy_primitives::aliases::U48) -> [u8; 32] {
-    uint_word(u128::from(value.to::<u64>()))
+    uint_word(u128::from(value.as_limbs()[0]))
 }
 
 impl SignedStruct for ReportBatch {

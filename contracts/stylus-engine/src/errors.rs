@@ -1,7 +1,8 @@
-//! Every revert of the engine: one variant per custom error of `IMarginEngine.sol`, carrying the
-//! shared crate's `sol!` error struct. The revert data is encoded by hand (selector, then one
-//! word per field: every error parameter is a static type), which keeps the contract small;
-//! a test checks it against alloy's encoding for every error.
+//! Every revert of the engine: a custom error of `IMarginEngine.sol`, built from the shared
+//! crate's `sol!` error struct and held as its revert data, encoded by hand (selector, then one
+//! word per field: every error parameter is a static type). Holding the bytes rather than an
+//! enum of every error keeps `Result`s a pointer wide and the contract small; a test checks the
+//! encoding against alloy's for every error.
 
 use alloc::vec::Vec;
 
@@ -14,24 +15,11 @@ use crate::words::Word;
 
 macro_rules! engine_errors {
     ($($name:ident { $($field:ident),* }),* $(,)?) => {
-        /// A revert of the engine (one variant per interface error).
-        #[derive(Debug, PartialEq, Eq)]
-        #[allow(missing_docs)]
-        pub enum EngineError { $($name(E::$name)),* }
-
         $(impl From<E::$name> for EngineError {
-            fn from(error: E::$name) -> Self {
-                Self::$name(error)
+            fn from(_e: E::$name) -> Self {
+                encode(E::$name::SELECTOR, &[$(_e.$field.word()),*])
             }
         })*
-
-        impl From<EngineError> for Vec<u8> {
-            fn from(error: EngineError) -> Self {
-                match error {
-                    $(EngineError::$name(_e) => encode(E::$name::SELECTOR, &[$(_e.$field.word()),*]),)*
-                }
-            }
-        }
 
         /// The engine error for a decoded interface error (tests).
         #[cfg(test)]
@@ -117,14 +105,25 @@ engine_errors! {
     TooManyCollateralAssets { max },
 }
 
+/// A revert of the engine: the ABI-encoded custom error (selector, then its words).
+#[derive(Debug, PartialEq, Eq)]
+pub struct EngineError(Vec<u8>);
+
+impl From<EngineError> for Vec<u8> {
+    fn from(error: EngineError) -> Self {
+        error.0
+    }
+}
+
 /// Revert data: the 4-byte selector, then the words.
-fn encode(selector: [u8; 4], words: &[[u8; 32]]) -> Vec<u8> {
+#[inline(never)]
+fn encode(selector: [u8; 4], words: &[[u8; 32]]) -> EngineError {
     let mut out = Vec::with_capacity(4 + 32 * words.len());
     out.extend_from_slice(&selector);
     for word in words {
         out.extend_from_slice(word);
     }
-    out
+    EngineError(out)
 }
 
 /// Result of an engine operation.
@@ -132,7 +131,7 @@ pub type EngineResult<T> = Result<T, EngineError>;
 
 /// `ArithmeticOverflow()`: the one error every checked operation maps to.
 pub fn overflow() -> EngineError {
-    EngineError::ArithmeticOverflow(E::ArithmeticOverflow {})
+    E::ArithmeticOverflow {}.into()
 }
 
 impl From<ProtocolError> for EngineError {

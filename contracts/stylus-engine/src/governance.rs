@@ -4,16 +4,13 @@
 //! Which change is tightening, and the rules that involve other modules (keepers, assets,
 //! venues), are decided by the engine (`engine.rs`), which owns all modules.
 
-use alloc::vec::Vec;
 use margin_types::abi::IMarginEngineErrors as E;
 use stylus_sdk::alloy_primitives::{keccak256, uint, Address, B256, U256};
-use stylus_sdk::prelude::*;
-use stylus_sdk::storage::{
-    StorageAddress, StorageBool, StorageMap, StorageU128, StorageU16, StorageU32, StorageU64,
-};
+use stylus_sdk::host::VM;
 
 use crate::abi::RiskParams;
 use crate::errors::{overflow, EngineResult};
+use crate::store::{self, slot, tag};
 
 /// Executable window after a change's eta.
 pub const GRACE_PERIOD: u64 = 14 * 24 * 60 * 60;
@@ -85,33 +82,38 @@ pub fn change_id(kind: u8, target: Address, value: U256, eta: u64) -> B256 {
     keccak256(buf)
 }
 
-/// Roles, pause flag, risk epoch, parameters and the timelock queue.
-#[storage]
-pub struct Governance {
-    admin: StorageAddress,
-    risk_council: StorageAddress,
-    pause_guardian: StorageAddress,
-    paused: StorageBool,
-    risk_epoch: StorageU32,
-    // RiskParams, packed in one slot.
-    liquidation_threshold_bps: StorageU16,
-    liquidation_penalty_bps: StorageU16,
-    max_report_age_blocks: StorageU32,
-    max_price_age_blocks: StorageU32,
-    timelock_delay: StorageU32,
-    liquidation_notional_cap: StorageU128,
-    queue: StorageMap<B256, StorageU64>,
+/// Roles, pause flag, risk epoch, parameters (slots 0-4) and the timelock queue (map
+/// [`tag::QUEUE`]: eta in bytes `[24..32]`).
+pub struct Governance<'a>(pub &'a VM);
+
+const STATE: u64 = 3;
+const PARAMS: u64 = 4;
+
+/// Byte range `(at, len)` of scalar parameter `kind` (2..=7) in the parameters word.
+fn param_field(kind: u8) -> (usize, usize) {
+    match kind {
+        kind::LIQUIDATION_THRESHOLD => (0, 2),
+        kind::LIQUIDATION_PENALTY => (2, 2),
+        kind::MAX_REPORT_AGE => (4, 4),
+        kind::MAX_PRICE_AGE => (8, 4),
+        kind::TIMELOCK_DELAY => (12, 4),
+        _ => (16, 16),
+    }
 }
 
-impl Governance {
+impl Governance<'_> {
+    fn role(&self, n: u64) -> Address {
+        store::address(&store::load(self.0, slot(n)))
+    }
+
     /// (admin, risk council, pause guardian).
     pub fn roles(&self) -> (Address, Address, Address) {
-        (self.admin.get(), self.risk_council.get(), self.pause_guardian.get())
+        (self.role(0), self.role(1), self.role(2))
     }
 
     /// NotAdmin unless `caller` is the admin.
     pub fn only_admin(&self, caller: Address) -> EngineResult<()> {
-        if caller != self.admin.get() {
+        if caller != self.role(0) {
             return Err(E::NotAdmin { caller }.into());
         }
         Ok(())
@@ -119,7 +121,7 @@ impl Governance {
 
     /// NotRiskCouncilOrAdmin unless `caller` is the risk council or the admin.
     pub fn only_council_or_admin(&self, caller: Address) -> EngineResult<()> {
-        if caller != self.risk_council.get() && caller != self.admin.get() {
+        if caller != self.role(1) && caller != self.role(0) {
             return Err(E::NotRiskCouncilOrAdmin { caller }.into());
         }
         Ok(())
@@ -127,29 +129,26 @@ impl Governance {
 
     /// NotPauseGuardianOrAdmin unless `caller` is the pause guardian or the admin.
     pub fn only_guardian_or_admin(&self, caller: Address) -> EngineResult<()> {
-        if caller != self.pause_guardian.get() && caller != self.admin.get() {
+        if caller != self.role(2) && caller != self.role(0) {
             return Err(E::NotPauseGuardianOrAdmin { caller }.into());
         }
         Ok(())
     }
 
-    /// Sets a role holder: kind 13, 14 or 15.
+    /// Sets a role holder: kind 13, 14 or 15 (slots 0, 1, 2).
     pub fn set_role(&mut self, kind: u8, holder: Address) {
-        match kind {
-            kind::SET_ADMIN => self.admin.set(holder),
-            kind::SET_RISK_COUNCIL => self.risk_council.set(holder),
-            _ => self.pause_guardian.set(holder),
-        }
+        let n = u64::from(kind.saturating_sub(kind::SET_ADMIN));
+        store::save(self.0, slot(n), store::address_word(holder));
     }
 
     /// Whether the engine is paused.
     pub fn paused(&self) -> bool {
-        self.paused.get()
+        store::field(self.0, slot(STATE), 31, 1) != 0
     }
 
     /// EnginePaused if paused.
     pub fn when_not_paused(&self) -> EngineResult<()> {
-        if self.paused.get() {
+        if self.paused() {
             return Err(E::EnginePaused {}.into());
         }
         Ok(())
@@ -157,69 +156,63 @@ impl Governance {
 
     /// Sets the pause flag.
     pub fn set_paused(&mut self, paused: bool) {
-        self.paused.set(paused);
+        store::set_field(self.0, slot(STATE), 31, 1, u128::from(paused));
     }
 
     /// The current risk epoch.
     pub fn risk_epoch(&self) -> u32 {
-        self.risk_epoch.get().to::<u32>()
+        store::field(self.0, slot(STATE), 27, 4) as u32 // a 4-byte field
     }
 
     /// Increments the risk epoch; returns the new one.
     pub fn bump_epoch(&mut self) -> EngineResult<u32> {
         let next = self.risk_epoch().checked_add(1).ok_or_else(overflow)?;
-        self.risk_epoch.set(U32::from(next));
+        store::set_field(self.0, slot(STATE), 27, 4, u128::from(next));
         Ok(next)
     }
 
     /// The scalar risk parameters.
     pub fn params(&self) -> RiskParams {
+        let w = store::load(self.0, slot(PARAMS));
+        // Each field is read with its own width: the casts are exact.
         RiskParams {
-            liquidationThresholdBps: self.liquidation_threshold_bps.get().to(),
-            liquidationPenaltyBps: self.liquidation_penalty_bps.get().to(),
-            maxReportAgeBlocks: self.max_report_age_blocks.get().to(),
-            maxPriceAgeBlocks: self.max_price_age_blocks.get().to(),
-            timelockDelay: self.timelock_delay.get().to(),
-            liquidationNotionalCapPerBlock: self.liquidation_notional_cap.get().to(),
+            liquidationThresholdBps: store::get(&w, 0, 2) as u16,
+            liquidationPenaltyBps: store::get(&w, 2, 2) as u16,
+            maxReportAgeBlocks: store::get(&w, 4, 4) as u32,
+            maxPriceAgeBlocks: store::get(&w, 8, 4) as u32,
+            timelockDelay: store::get(&w, 12, 4) as u32,
+            liquidationNotionalCapPerBlock: store::get(&w, 16, 16),
         }
     }
 
     /// The current value of scalar parameter `kind` (2..=7).
     pub fn param(&self, kind: u8) -> U256 {
-        match kind {
-            kind::LIQUIDATION_THRESHOLD => U256::from(self.liquidation_threshold_bps.get()),
-            kind::LIQUIDATION_PENALTY => U256::from(self.liquidation_penalty_bps.get()),
-            kind::MAX_REPORT_AGE => U256::from(self.max_report_age_blocks.get()),
-            kind::MAX_PRICE_AGE => U256::from(self.max_price_age_blocks.get()),
-            kind::TIMELOCK_DELAY => U256::from(self.timelock_delay.get()),
-            _ => U256::from(self.liquidation_notional_cap.get()),
-        }
+        let (at, len) = param_field(kind);
+        U256::from(store::field(self.0, slot(PARAMS), at, len))
     }
 
     /// Sets scalar parameter `kind` (2..=7) to `value` (within bounds: checked by the caller,
-    /// so the narrowing casts are exact).
+    /// so it fits the field).
     pub fn set_param(&mut self, kind: u8, value: U256) {
-        let v = value.as_limbs()[0];
-        match kind {
-            kind::LIQUIDATION_THRESHOLD => self.liquidation_threshold_bps.set(U16::from(v)),
-            kind::LIQUIDATION_PENALTY => self.liquidation_penalty_bps.set(U16::from(v)),
-            kind::MAX_REPORT_AGE => self.max_report_age_blocks.set(U32::from(v)),
-            kind::MAX_PRICE_AGE => self.max_price_age_blocks.set(U32::from(v)),
-            kind::TIMELOCK_DELAY => self.timelock_delay.set(U32::from(v)),
-            _ => self.liquidation_notional_cap.set(U128::from(value)),
-        }
+        let (at, len) = param_field(kind);
+        let l = value.as_limbs();
+        store::set_field(self.0, slot(PARAMS), at, len, u128::from(l[1]) << 64 | u128::from(l[0]));
     }
 
     /// Initial roles (constructor).
     pub fn init_roles(&mut self, admin: Address, council: Address, guardian: Address) {
-        self.admin.set(admin);
-        self.risk_council.set(council);
-        self.pause_guardian.set(guardian);
+        for (n, holder) in [admin, council, guardian].into_iter().enumerate() {
+            store::save(self.0, slot(n as u64), store::address_word(holder));
+        }
+    }
+
+    fn queue_slot(id: B256) -> U256 {
+        store::map_slot(tag::QUEUE, &id.0, &[0; 32])
     }
 
     /// The eta of a queued change (0 if none).
     pub fn queued_eta(&self, id: B256) -> u64 {
-        self.queue.get(id).to::<u64>()
+        store::field(self.0, Self::queue_slot(id), 24, 8) as u64 // an 8-byte field
     }
 
     /// Queues `id` at `eta` (ChangeAlreadyQueued if present).
@@ -227,7 +220,7 @@ impl Governance {
         if self.queued_eta(id) != 0 {
             return Err(E::ChangeAlreadyQueued { changeId: id }.into());
         }
-        self.queue.insert(id, U64::from(eta));
+        store::set_field(self.0, Self::queue_slot(id), 24, 8, u128::from(eta));
         Ok(())
     }
 
@@ -237,9 +230,7 @@ impl Governance {
         if eta == 0 {
             return Err(E::ChangeNotQueued { changeId: id }.into());
         }
-        self.queue.delete(id);
+        store::save(self.0, Self::queue_slot(id), [0; 32]);
         Ok(eta)
     }
 }
-
-use stylus_sdk::alloy_primitives::aliases::{U128, U16, U32, U64};

@@ -6,12 +6,13 @@ use alloc::vec::Vec;
 
 use margin_types::abi::IMarginEngineErrors as E;
 use margin_types::quorum::{verify_quorum, Ecrecover, RawSignature};
-use stylus_sdk::alloy_primitives::{address, aliases::U8, Address, B256, U256};
+use stylus_sdk::alloy_primitives::{address, Address, B256, U256};
 use stylus_sdk::call::static_call;
+use stylus_sdk::host::VM;
 use stylus_sdk::prelude::*;
-use stylus_sdk::storage::{StorageAddress, StorageBool, StorageMap, StorageU8, StorageVec};
 
 use crate::errors::EngineResult;
+use crate::store::{self, slot, tag};
 
 /// Most keepers the set may hold (a bitmap of them fits a word).
 pub const MAX_KEEPERS: usize = 32;
@@ -19,38 +20,45 @@ pub const MAX_KEEPERS: usize = 32;
 /// The ecrecover precompile.
 pub const ECRECOVER: Address = address!("0000000000000000000000000000000000000001");
 
-/// Registered keepers (in registration order) and the quorum.
-#[storage]
-pub struct KeeperSet {
-    list: StorageVec<StorageAddress>,
-    registered: StorageMap<Address, StorageBool>,
-    quorum: StorageU8,
-}
+/// Registered keepers (slots `0x1000 + i`, count in slot 6 `[31]`), the quorum (slot 6 `[30]`)
+/// and the registry (map [`tag::KEEPER`], `[31]` non-zero if registered).
+pub struct KeeperSet<'a>(pub &'a VM);
 
-impl KeeperSet {
+const COUNT: u64 = 6;
+const LIST: u64 = 0x1000;
+
+impl KeeperSet<'_> {
+    fn at(&self, i: usize) -> Address {
+        store::address(&store::load(self.0, slot(LIST + i as u64)))
+    }
+
+    fn registry_slot(keeper: Address) -> U256 {
+        store::map_slot(tag::KEEPER, &store::address_word(keeper), &[0; 32])
+    }
+
     /// Keepers in registration order.
     pub fn keepers(&self) -> Vec<Address> {
-        (0..self.list.len()).filter_map(|i| self.list.get(i)).collect()
+        (0..self.len()).map(|i| self.at(i)).collect()
     }
 
     /// Number of registered keepers.
     pub fn len(&self) -> usize {
-        self.list.len()
+        store::field(self.0, slot(COUNT), 31, 1) as usize // a 1-byte field
     }
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.len() == 0
     }
 
     /// Whether `keeper` is registered.
     pub fn is_keeper(&self, keeper: Address) -> bool {
-        self.registered.get(keeper)
+        store::field(self.0, Self::registry_slot(keeper), 31, 1) != 0
     }
 
     /// Signatures needed per batch.
     pub fn quorum(&self) -> u8 {
-        self.quorum.get().to::<u8>()
+        store::field(self.0, slot(COUNT), 30, 1) as u8 // a 1-byte field
     }
 
     /// Rules of adding `keeper`: ZeroAddress, KeeperAlreadyRegistered, TooManyKeepers.
@@ -61,7 +69,7 @@ impl KeeperSet {
         if self.is_keeper(keeper) {
             return Err(E::KeeperAlreadyRegistered { keeper }.into());
         }
-        if self.list.len() >= MAX_KEEPERS {
+        if self.len() >= MAX_KEEPERS {
             return Err(E::TooManyKeepers { max: U256::from(MAX_KEEPERS) }.into());
         }
         Ok(())
@@ -76,48 +84,49 @@ impl KeeperSet {
         if !self.is_keeper(keeper) {
             return Err(E::KeeperNotRegistered { keeper }.into());
         }
-        let remaining = self.list.len() - 1; // registered, so len >= 1
+        let remaining = self.len() - 1; // registered, so len >= 1
         _check_quorum(usize::from(self.quorum()), remaining)
     }
 
     /// Rule of setting the quorum: 1 <= quorum <= keepers (QuorumOutOfRange).
     pub fn check_quorum(&self, quorum: U256) -> EngineResult<()> {
-        let keepers = U256::from(self.list.len());
+        let keepers = U256::from(self.len());
         if quorum.is_zero() || quorum > keepers {
             return Err(E::QuorumOutOfRange { quorum, keepers }.into());
         }
         Ok(())
     }
 
-    /// Registers `keeper` (rules checked by the caller).
+    /// Registers `keeper` (rules checked by the caller: fewer than 32 keepers).
     pub fn add(&mut self, keeper: Address) {
-        self.list.push(keeper);
-        self.registered.insert(keeper, true);
+        let len = self.len();
+        store::save(self.0, slot(LIST + len as u64), store::address_word(keeper));
+        store::set_field(self.0, slot(COUNT), 31, 1, len as u128 + 1);
+        store::set_field(self.0, Self::registry_slot(keeper), 31, 1, 1);
     }
 
     /// Unregisters `keeper`, keeping the others in registration order.
     pub fn remove(&mut self, keeper: Address) {
-        self.registered.insert(keeper, false);
-        let len = self.list.len();
+        store::save(self.0, Self::registry_slot(keeper), [0; 32]);
+        let len = self.len();
         let mut found = false;
         for i in 0..len {
-            let current = self.list.get(i).unwrap_or_default();
+            let current = self.at(i);
             if found {
-                if let Some(mut slot) = self.list.setter(i - 1) {
-                    slot.set(current);
-                }
+                store::save(self.0, slot(LIST + i as u64 - 1), store::address_word(current));
             } else if current == keeper {
                 found = true;
             }
         }
         if found {
-            self.list.erase_last();
+            store::save(self.0, slot(LIST + len as u64 - 1), [0; 32]); // found, so len >= 1
+            store::set_field(self.0, slot(COUNT), 31, 1, len as u128 - 1);
         }
     }
 
     /// Sets the quorum (rules checked by the caller; it is at most 32, so it fits a byte).
     pub fn set_quorum(&mut self, quorum: usize) {
-        self.quorum.set(U8::from(quorum as u8));
+        store::set_field(self.0, slot(COUNT), 30, 1, quorum as u128);
     }
 
     /// Verifies a quorum of registered keepers over `digest` (see the interface's signature

@@ -1,52 +1,52 @@
 //! The positions ledger: per-account positions nonce, last liquidation block and signed cash (one
 //! slot), positions per instrument, listed instruments and authorized venues.
 
-use alloc::vec::Vec;
 use margin_types::abi::IMarginEngineErrors as E;
 use stylus_sdk::alloy_primitives::aliases::U48;
-use stylus_sdk::alloy_primitives::{Address, B256, I256};
-use stylus_sdk::prelude::*;
-use stylus_sdk::storage::{StorageBool, StorageI128, StorageI256, StorageMap, StorageUint};
+use stylus_sdk::alloy_primitives::{Address, B256, I256, U256};
+use stylus_sdk::host::VM;
 
 use crate::errors::{overflow, EngineResult};
-use crate::math::{add, bits_to_i128, i128_to_bits, narrow, wide};
+use crate::math::{add, narrow, wide};
+use crate::reports::{u48, u48_value};
+use crate::store::{self, tag};
 
-/// One account's scalars, in one slot.
-#[storage]
-pub struct AccountSlot {
-    positions_nonce: StorageUint<48, 1>,
-    last_liquidation_block: StorageUint<48, 1>,
-    cash: StorageI128,
+/// Accounts (map [`tag::ACCOUNT`]: cash `[4..20]`, lastLiquidationBlock `[20..26]`,
+/// positionsNonce `[26..32]`), positions (map [`tag::POSITION`] by account and instrument, an
+/// int256 word), instruments and venues (maps [`tag::INSTRUMENT`], [`tag::VENUE`]: `[31]`).
+pub struct PositionsLedger<'a>(pub &'a VM);
+
+fn account_slot(account: Address) -> U256 {
+    store::map_slot(tag::ACCOUNT, &store::address_word(account), &[0; 32])
 }
 
-/// Positions, account scalars, instruments and venues.
-#[storage]
-pub struct PositionsLedger {
-    accounts: StorageMap<Address, AccountSlot>,
-    positions: StorageMap<Address, StorageMap<B256, StorageI256>>,
-    instruments: StorageMap<B256, StorageBool>,
-    venues: StorageMap<Address, StorageBool>,
+fn position_slot(account: Address, instrument: B256) -> U256 {
+    store::map_slot(tag::POSITION, &store::address_word(account), &instrument.0)
 }
 
-impl PositionsLedger {
+fn flag_slot(map: u8, key: &[u8; 32]) -> U256 {
+    store::map_slot(map, key, &[0; 32])
+}
+
+impl PositionsLedger<'_> {
     /// (positionsNonce, cash, lastLiquidationBlock).
     pub fn account(&self, account: Address) -> (U48, I256, U48) {
-        let slot = self.accounts.getter(account);
+        let w = store::load(self.0, account_slot(account));
         (
-            slot.positions_nonce.get(),
-            wide(bits_to_i128(slot.cash.get())),
-            slot.last_liquidation_block.get(),
+            u48(store::get(&w, 26, 6)),
+            wide(store::get(&w, 4, 16) as i128), // two's complement bits
+            u48(store::get(&w, 20, 6)),
         )
     }
 
     /// `account`'s positions nonce.
     pub fn nonce(&self, account: Address) -> U48 {
-        self.accounts.getter(account).positions_nonce.get()
+        u48(store::field(self.0, account_slot(account), 26, 6))
     }
 
     /// `account`'s signed position in `instrument`.
     pub fn position(&self, account: Address, instrument: B256) -> I256 {
-        self.positions.getter(account).get(instrument)
+        I256::from_raw(U256::from_be_bytes(store::load(self.0, position_slot(account, instrument))))
     }
 
     /// Adds `size` to the position and `cash` to the cash, bumps the nonce; returns the new
@@ -59,30 +59,32 @@ impl PositionsLedger {
         cash: I256,
     ) -> EngineResult<(I256, U48)> {
         let position = add(self.position(account, instrument), size)?;
-        let nonce = {
-            let mut slot = self.accounts.setter(account);
-            let new_cash = narrow(add(wide(bits_to_i128(slot.cash.get())), cash)?)?;
-            let nonce = slot.positions_nonce.get();
-            if nonce == U48::MAX {
-                return Err(overflow());
-            }
-            let nonce = nonce + U48::from(1);
-            slot.cash.set(i128_to_bits(new_cash));
-            slot.positions_nonce.set(nonce);
-            nonce
-        };
-        self.positions.setter(account).insert(instrument, position);
-        Ok((position, nonce))
+        let s = account_slot(account);
+        let mut w = store::load(self.0, s);
+        let new_cash = narrow(add(wide(store::get(&w, 4, 16) as i128), cash)?)?;
+        let nonce = store::get(&w, 26, 6);
+        if nonce == u128::from(u48_value(U48::MAX)) {
+            return Err(overflow());
+        }
+        store::put(&mut w, 4, 16, new_cash as u128); // two's complement bits
+        store::put(&mut w, 26, 6, nonce + 1); // below 2^48 - 1: checked above
+        store::save(self.0, s, w);
+        store::save(
+            self.0,
+            position_slot(account, instrument),
+            position.into_raw().to_be_bytes::<32>(),
+        );
+        Ok((position, u48(nonce + 1)))
     }
 
     /// Records a liquidation step of `account` in `block`.
     pub fn set_last_liquidation(&mut self, account: Address, block: U48) {
-        self.accounts.setter(account).last_liquidation_block.set(block);
+        store::set_field(self.0, account_slot(account), 20, 6, u128::from(u48_value(block)));
     }
 
     /// Whether `instrument` is listed.
     pub fn is_listed(&self, instrument: B256) -> bool {
-        self.instruments.get(instrument)
+        store::field(self.0, flag_slot(tag::INSTRUMENT, &instrument.0), 31, 1) != 0
     }
 
     /// Lists `instrument` (InstrumentAlreadyListed if it is).
@@ -90,13 +92,13 @@ impl PositionsLedger {
         if self.is_listed(instrument) {
             return Err(E::InstrumentAlreadyListed { instrumentId: instrument }.into());
         }
-        self.instruments.insert(instrument, true);
+        store::set_field(self.0, flag_slot(tag::INSTRUMENT, &instrument.0), 31, 1, 1);
         Ok(())
     }
 
     /// Whether `venue` may settle trades.
     pub fn is_venue(&self, venue: Address) -> bool {
-        self.venues.get(venue)
+        store::field(self.0, flag_slot(tag::VENUE, &store::address_word(venue)), 31, 1) != 0
     }
 
     /// NotVenue unless `caller` is a venue.
@@ -109,6 +111,7 @@ impl PositionsLedger {
 
     /// Authorizes or removes `venue`.
     pub fn set_venue(&mut self, venue: Address, allowed: bool) {
-        self.venues.insert(venue, allowed);
+        let s = flag_slot(tag::VENUE, &store::address_word(venue));
+        store::set_field(self.0, s, 31, 1, u128::from(allowed));
     }
 }

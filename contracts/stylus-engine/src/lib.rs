@@ -6,7 +6,7 @@
 //! precompile, stores reports and prices, values collateral on-chain with governed weights,
 //! gates withdrawals, risk-adding trades and liquidations, and runs a timelocked governance.
 //!
-//! Composition (each module a storage struct with public methods and `_` helpers):
+//! Composition (each module a view over its hand-packed storage words, layout in [`store`]):
 //! - [`keepers`]: keeper set, quorum, precompile recovery;
 //! - [`reports`]: stored margin reports and attested roots;
 //! - [`vault`]: listed collateral, balances, weighted value, ERC-20 transfers;
@@ -16,10 +16,18 @@
 //! - `engine/*`: the operations that combine them (batches, collateral and trades, margin
 //!   views, liquidation, governance changes), as `impl MarginEngine` blocks.
 //!
+//! Deployed, the engine is split into three contracts sharing its storage ([`router::Module`],
+//! `docs/stylus.md`): the engine delegatecalls a verifier module and an admin module.
+//!
 //! Recovery sits behind `margin_types::quorum::Ecrecover`: on-chain the precompile
 //! ([`keepers::PrecompileRecover`]), in native tests k256 through the `*_with` entry points.
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 #![cfg_attr(feature = "contract-client-gen", allow(unused_imports))]
+// Each deployed artifact (engine, verifier module, admin module) compiles only its share of the
+// router's arms; the rest of the crate is then unused in that artifact, not dead.
+#![cfg_attr(target_arch = "wasm32", allow(dead_code, unused_imports))]
+#[cfg(all(feature = "admin-module", feature = "verifier-module"))]
+compile_error!("build one artifact at a time: `admin-module` or `verifier-module`, not both");
 
 #[macro_use]
 extern crate alloc;
@@ -36,6 +44,7 @@ pub mod liquidation;
 pub mod math;
 pub mod reports;
 pub mod router;
+pub mod store;
 pub mod vault;
 pub mod words;
 
@@ -58,19 +67,40 @@ use crate::liquidation::LiquidationGate;
 use crate::reports::ReportStore;
 use crate::vault::CollateralVault;
 
-/// The engine: every module's storage, in this order.
+/// The engine: the host, over which every module reads and writes its hand-packed slots
+/// (layout in [`store`]).
 ///
 /// On-chain, calls enter through [`router`] (see `user_entrypoint` below); under the
 /// `export-abi` feature, `export::ExportedEngine` wraps it in the SDK's `#[public]` router to
 /// print the interface.
 #[storage]
-pub struct MarginEngine {
-    governance: Governance,
-    keepers: KeeperSet,
-    reports: ReportStore,
-    vault: CollateralVault,
-    ledger: PositionsLedger,
-    liquidations: LiquidationGate,
+pub struct MarginEngine {}
+
+/// The modules, each a view of its slots through the host.
+impl MarginEngine {
+    pub(crate) fn governance(&self) -> Governance<'_> {
+        Governance(self.vm())
+    }
+
+    pub(crate) fn keeper_set(&self) -> KeeperSet<'_> {
+        KeeperSet(self.vm())
+    }
+
+    pub(crate) fn reports(&self) -> ReportStore<'_> {
+        ReportStore(self.vm())
+    }
+
+    pub(crate) fn vault(&self) -> CollateralVault<'_> {
+        CollateralVault(self.vm())
+    }
+
+    pub(crate) fn ledger(&self) -> PositionsLedger<'_> {
+        PositionsLedger(self.vm())
+    }
+
+    pub(crate) fn liquidations(&self) -> LiquidationGate<'_> {
+        LiquidationGate(self.vm())
+    }
 }
 
 /// The external API: what the router calls, one method per interface function.
@@ -199,72 +229,72 @@ impl MarginEngine {
 
     /// The current risk epoch.
     pub fn risk_epoch(&self) -> u32 {
-        self.governance.risk_epoch()
+        self.governance().risk_epoch()
     }
 
     /// Registered keepers, in registration order.
     pub fn keepers(&self) -> Vec<Address> {
-        self.keepers.keepers()
+        self.keeper_set().keepers()
     }
 
     /// Signatures needed per batch.
     pub fn quorum(&self) -> u8 {
-        self.keepers.quorum()
+        self.keeper_set().quorum()
     }
 
     /// Current scalar risk parameters.
     pub fn risk_params(&self) -> RiskParams {
-        self.governance.params()
+        self.governance().params()
     }
 
     /// admin, risk council, pause guardian.
     pub fn roles(&self) -> (Address, Address, Address) {
-        self.governance.roles()
+        self.governance().roles()
     }
 
     /// Whether the engine is paused.
     pub fn paused(&self) -> bool {
-        self.governance.paused()
+        self.governance().paused()
     }
 
     /// Whether `venue` may settle trades.
     pub fn is_venue(&self, venue: Address) -> bool {
-        self.ledger.is_venue(venue)
+        self.ledger().is_venue(venue)
     }
 
     /// Whether `instrument_id` is listed.
     pub fn is_instrument_listed(&self, instrument_id: B256) -> bool {
-        self.ledger.is_listed(instrument_id)
+        self.ledger().is_listed(instrument_id)
     }
 
     /// Listed collateral assets, in listing order.
     pub fn collateral_assets(&self) -> Vec<Address> {
-        self.vault.assets()
+        self.vault().assets()
     }
 
     /// Listing, weight and last price of `asset`.
     pub fn collateral_info(&self, asset: Address) -> CollateralInfo {
-        self.vault.info(asset)
+        self.vault().info(asset)
     }
 
     /// `account`'s balance of `asset`, in token units.
     pub fn collateral_balance(&self, account: Address, asset: Address) -> U256 {
-        self.vault.balance(account, asset)
+        self.vault().balance(account, asset)
     }
 
     /// `account`'s signed position in `instrument_id`.
     pub fn position_of(&self, account: Address, instrument_id: B256) -> I256 {
-        self.ledger.position(account, instrument_id)
+        self.ledger().position(account, instrument_id)
     }
 
     /// `account`'s positions nonce, signed cash and the block of its last liquidation step.
     pub fn account_state(&self, account: Address) -> (U48, I256, U48) {
-        self.ledger.account(account)
+        self.ledger().account(account)
     }
 
     /// The margin report stored for `account` (zeros if none).
     pub fn margin_report_of(&self, account: Address) -> StoredMarginReport {
-        self.reports.report(account)
+        self.reports().report(account)
     }
 
     /// `account`'s health now (never reverts for staleness).
@@ -279,17 +309,17 @@ impl MarginEngine {
 
     /// The stored attestation of `root` (zeros if none).
     pub fn attested_root(&self, root: B256) -> (U48, u32) {
-        self.reports.root(root)
+        self.reports().root(root)
     }
 
     /// The eta of a queued change (0 if none).
     pub fn queued_change_eta(&self, change_id: B256) -> u64 {
-        self.governance.queued_eta(change_id)
+        self.governance().queued_eta(change_id)
     }
 
     /// The liquidated notional counted in the current block.
     pub fn liquidated_notional_this_block(&self) -> U256 {
-        self.liquidations.used_in(self._block48())
+        self.liquidations().used_in(self._block48())
     }
 }
 
@@ -312,8 +342,17 @@ fn run(input: Vec<u8>, host: stylus_sdk::host::VM) -> Result<Vec<u8>, Vec<u8>> {
         <MarginEngine as stylus_sdk::storage::StorageType>::new(U256::ZERO, 0, host.clone())
     };
     if input.get(..4) == Some(&stylus_sdk::abi::CONSTRUCTOR_SELECTOR.to_be_bytes()[..]) {
-        engine.check_constructor_slot()?;
-        return router::construct(&mut engine, &input[4..]);
+        // The engine delegates its constructor to the admin module, which runs it on the
+        // engine's storage; the verifier module has none.
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        return router::forward(&host, router::Module::Admin.address(), &input);
+        #[cfg(feature = "admin-module")]
+        {
+            engine.check_constructor_slot()?;
+            return router::construct(&mut engine, &input[4..]);
+        }
+        #[cfg(feature = "verifier-module")]
+        return Err(Vec::new());
     }
     router::dispatch(&mut engine, &mut PrecompileRecover(&host), &input)
 }
@@ -325,6 +364,9 @@ fn run(input: Vec<u8>, host: stylus_sdk::host::VM) -> Result<Vec<u8>, Vec<u8>> {
 pub extern "C" fn user_entrypoint(len: usize) -> usize {
     use stylus_sdk::stylus_core::{CalldataAccess, MemoryAccess, MessageAccess, StorageAccess};
     let host = stylus_sdk::host::VM { host: stylus_sdk::host::WasmVM {} };
+    // Reentrancy is refused at the engine's entry. A module runs only by delegatecall from the
+    // engine, where the host reports the engine's own frame as reentrant, so it does not check.
+    #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
     if host.msg_reentrant() {
         return 1;
     }

@@ -2,7 +2,6 @@
 //! so every operation here is a `checked_*` that maps failure to `ArithmeticOverflow()`.
 //! Division rounds toward zero with a full 512-bit intermediate product (`Math.mulDiv`).
 
-use stylus_sdk::alloy_primitives::aliases::{I128, U128};
 use stylus_sdk::alloy_primitives::{I256, U256};
 
 use crate::errors::{overflow, EngineResult};
@@ -106,16 +105,6 @@ pub fn wide(value: i128) -> I256 {
     } else {
         I256::from_raw(low)
     }
-}
-
-/// A stored 128-bit signed value as `i128` (same two's complement bits).
-pub fn bits_to_i128(value: I128) -> i128 {
-    value.into_raw().to::<u128>() as i128
-}
-
-/// An `i128` as a stored 128-bit signed value (same two's complement bits).
-pub fn i128_to_bits(value: i128) -> I128 {
-    I128::from_raw(U128::from(value as u128))
 }
 
 /// `a + b`, checked.

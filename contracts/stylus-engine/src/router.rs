@@ -60,7 +60,7 @@ impl<'a> Words<'a> {
     }
 
     fn u48(self, i: usize) -> D<U48> {
-        Ok(U48::from(self.u64(i, 48)?))
+        Ok(crate::reports::u48(u128::from(self.u64(i, 48)?))) // checked to 48 bits
     }
 
     fn i128(self, i: usize) -> D<i128> {
@@ -316,18 +316,106 @@ pub fn construct(engine: &mut MarginEngine, args: &[u8]) -> Result<Vec<u8>, Vec<
         .map_err(Vec::from)
 }
 
-/// Dispatches one call (selector and arguments) with the given signature recovery.
+/// The cooperating contracts the deployed engine delegates to (see `docs/stylus.md`): the
+/// engine's code serves collateral, trades and every view; the verifier module the quorum-signed
+/// paths (batches, roots, proven reports and prices, liquidation); the admin module governance
+/// and the constructor. All three share the engine's storage (layout in [`crate::store`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Module {
+    /// postBatch, attestRoot, postMarginReport, postPriceReport, liquidate.
+    Verifier,
+    /// proposeChange, executeChange, cancelChange, listInstrument, pause, unpause, constructor.
+    Admin,
+}
+
+/// The module serving `selector` in the deployed split (`None`: the engine's own code).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub fn module_of(selector: u32) -> Option<Module> {
+    match selector {
+        POST_BATCH | ATTEST_ROOT | POST_MARGIN_REPORT | POST_PRICE_REPORT | LIQUIDATE => {
+            Some(Module::Verifier)
+        }
+        PROPOSE_CHANGE | EXECUTE_CHANGE | CANCEL_CHANGE | LIST_INSTRUMENT | PAUSE | UNPAUSE => {
+            Some(Module::Admin)
+        }
+        _ => None,
+    }
+}
+
+/// `0x` and 40 hex digits as an address, at compile time (a malformed one fails the build).
+const fn parse_address(text: Option<&str>) -> Option<Address> {
+    let Some(text) = text else { return None };
+    let b = text.as_bytes();
+    assert!(b.len() == 42 && b[0] == b'0' && (b[1] == b'x' || b[1] == b'X'), "0x + 40 hex digits");
+    let mut out = [0u8; 20];
+    let mut i = 0;
+    while i < 40 {
+        let c = b[2 + i];
+        let nibble = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => panic!("0x + 40 hex digits"),
+        };
+        out[i / 2] |= nibble << (4 * (1 - i % 2));
+        i += 1;
+    }
+    Some(Address::new(out))
+}
+
+impl Module {
+    /// The module's address, fixed when the engine is built (`MARGIN_ENGINE_VERIFIER_MODULE`,
+    /// `MARGIN_ENGINE_ADMIN_MODULE`); `None` if the build did not set it.
+    pub const fn address(self) -> Option<Address> {
+        match self {
+            Module::Verifier => parse_address(option_env!("MARGIN_ENGINE_VERIFIER_MODULE")),
+            Module::Admin => parse_address(option_env!("MARGIN_ENGINE_ADMIN_MODULE")),
+        }
+    }
+}
+
+/// Runs `calldata` in a module's code on the engine's storage (delegatecall, after flushing and
+/// clearing the storage cache); the module's return or revert data is the call's. Reverts with
+/// empty data if the engine was built without the module's address.
+pub fn forward<H: stylus_sdk::stylus_core::Host + ?Sized>(
+    host: &H,
+    module: Option<Address>,
+    calldata: &[u8],
+) -> Result<Vec<u8>, Vec<u8>> {
+    let Some(module) = module else {
+        return Err(Vec::new());
+    };
+    // delegatecall: the module is the engine's own code, deployed with it, sharing its layout.
+    #[allow(unsafe_code)]
+    unsafe {
+        stylus_sdk::call::RawCall::new_delegate(host).clear_storage_cache().call(module, calldata)
+    }
+}
+
+/// Dispatches one call (selector and arguments) with the given signature recovery. In the
+/// deployed engine, the modules' selectors are delegated ([`module_of`], [`forward`]).
 pub fn dispatch<R: Ecrecover>(
     engine: &mut MarginEngine,
     recover: &mut R,
     calldata: &[u8],
 ) -> Result<Vec<u8>, Vec<u8>> {
+    #[cfg(all(
+        target_arch = "wasm32",
+        not(any(feature = "admin-module", feature = "verifier-module"))
+    ))]
+    if let Some(module) =
+        calldata.get(..4).and_then(|s| s.try_into().ok()).and_then(|s| module_of(sel(s)))
+    {
+        use stylus_sdk::stylus_core::HostAccess;
+        return forward(engine.vm(), module.address(), calldata);
+    }
     match route(engine, recover, calldata) {
         Ok(result) => result.map_err(Vec::from),
         Err(Malformed) => Err(Vec::new()),
     }
 }
 
+#[cfg_attr(target_arch = "wasm32", allow(unused_variables))] // an artifact may serve no batch
 fn route<R: Ecrecover>(
     e: &mut MarginEngine,
     recover: &mut R,
@@ -337,6 +425,10 @@ fn route<R: Ecrecover>(
     let a = Words(&calldata[4..]); // at least 4 bytes: checked above
     let none = |r: Result<(), crate::EngineError>| r.map(|()| Vec::new());
     Ok(match sel(selector) {
+        #[cfg(any(
+            feature = "verifier-module",
+            not(any(target_arch = "wasm32", feature = "admin-module"))
+        ))]
         POST_BATCH => {
             let batch = a.batch()?;
             let signatures = a.bytes(4)?;
@@ -345,50 +437,104 @@ fn route<R: Ecrecover>(
             let other = a.array(7, 1, Words::b256_elem)?;
             none(e.post_batch_with(recover, batch, signatures, &prices, &reports, &other))
         }
+        #[cfg(any(
+            feature = "verifier-module",
+            not(any(target_arch = "wasm32", feature = "admin-module"))
+        ))]
         ATTEST_ROOT => {
             let batch = a.batch()?;
             let signatures = a.bytes(4)?;
             none(e.attest_root_with(recover, batch, signatures))
         }
+        #[cfg(any(
+            feature = "verifier-module",
+            not(any(target_arch = "wasm32", feature = "admin-module"))
+        ))]
         POST_MARGIN_REPORT => {
             let (report, root, proof) = (a.report()?, a.b256(7)?, a.array(8, 1, Words::b256_elem)?);
             none(e.post_margin_report(report, root, proof))
         }
+        #[cfg(any(
+            feature = "verifier-module",
+            not(any(target_arch = "wasm32", feature = "admin-module"))
+        ))]
         POST_PRICE_REPORT => {
             let (price, root, proof) = (a.price()?, a.b256(3)?, a.array(4, 1, Words::b256_elem)?);
             none(e.post_price_report(price, root, proof))
         }
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         DEPOSIT => none(e.deposit(a.address(0)?, a.uint(1, 256)?)),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         WITHDRAW => none(e.withdraw(a.address(0)?, a.uint(1, 256)?)),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         SETTLE_TRADE => none(e.settle_trade(a.array(0, 4, Words::leg)?)),
+        #[cfg(any(
+            feature = "verifier-module",
+            not(any(target_arch = "wasm32", feature = "admin-module"))
+        ))]
         LIQUIDATE => {
             let (step, root, proof) = (a.step()?, a.b256(7)?, a.array(8, 1, Words::b256_elem)?);
             none(e.liquidate(step, root, proof))
         }
+        #[cfg(any(
+            feature = "admin-module",
+            not(any(target_arch = "wasm32", feature = "verifier-module"))
+        ))]
         PROPOSE_CHANGE => {
             e.propose_change(a.change()?).map(|(id, applied)| ret(&[id.word(), applied.word()]))
         }
+        #[cfg(any(
+            feature = "admin-module",
+            not(any(target_arch = "wasm32", feature = "verifier-module"))
+        ))]
         EXECUTE_CHANGE => none(e.execute_change(a.change()?, a.u64(3, 64)?)),
+        #[cfg(any(
+            feature = "admin-module",
+            not(any(target_arch = "wasm32", feature = "verifier-module"))
+        ))]
         CANCEL_CHANGE => none(e.cancel_change(a.b256(0)?)),
+        #[cfg(any(
+            feature = "admin-module",
+            not(any(target_arch = "wasm32", feature = "verifier-module"))
+        ))]
         LIST_INSTRUMENT => {
             let (id, spec) = (a.b256(0)?, a.bytes(1)?);
             none(e.list_instrument(id, Bytes::from(spec.to_vec())))
         }
+        #[cfg(any(
+            feature = "admin-module",
+            not(any(target_arch = "wasm32", feature = "verifier-module"))
+        ))]
         PAUSE => none(e.pause()),
+        #[cfg(any(
+            feature = "admin-module",
+            not(any(target_arch = "wasm32", feature = "verifier-module"))
+        ))]
         UNPAUSE => none(e.unpause()),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         DOMAIN_SEPARATOR => Ok(ret(&[e.domain_separator().word()])),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         RISK_EPOCH => Ok(ret(&[e.risk_epoch().word()])),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         KEEPERS => Ok(ret_addresses(&e.keepers())),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         QUORUM => Ok(ret(&[e.quorum().word()])),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         RISK_PARAMS => Ok(risk_params_words(&e.risk_params())),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         ROLES => {
             let (admin, council, guardian) = e.roles();
             Ok(ret(&[admin.word(), council.word(), guardian.word()]))
         }
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         PAUSED => Ok(ret(&[e.paused().word()])),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         IS_VENUE => Ok(ret(&[e.is_venue(a.address(0)?).word()])),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         IS_INSTRUMENT_LISTED => Ok(ret(&[e.is_instrument_listed(a.b256(0)?).word()])),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         COLLATERAL_ASSETS => Ok(ret_addresses(&e.collateral_assets())),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         COLLATERAL_INFO => {
             let i = e.collateral_info(a.address(0)?);
             Ok(ret(&[
@@ -399,12 +545,16 @@ fn route<R: Ecrecover>(
                 i.priceBlock.word(),
             ]))
         }
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         COLLATERAL_BALANCE => Ok(ret(&[e.collateral_balance(a.address(0)?, a.address(1)?).word()])),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         POSITION_OF => Ok(ret(&[e.position_of(a.address(0)?, a.b256(1)?).word()])),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         ACCOUNT_STATE => {
             let (nonce, cash, last): (U48, I256, U48) = e.account_state(a.address(0)?);
             Ok(ret(&[nonce.word(), cash.word(), last.word()]))
         }
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         MARGIN_REPORT_OF => {
             let r = e.margin_report_of(a.address(0)?);
             Ok(ret(&[
@@ -416,6 +566,7 @@ fn route<R: Ecrecover>(
                 r.maintenanceMargin.word(),
             ]))
         }
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         ACCOUNT_HEALTH => e.account_health(a.address(0)?).map(|h| {
             ret(&[
                 h.weightedCollateralValue.word(),
@@ -430,12 +581,16 @@ fn route<R: Ecrecover>(
                 h.liquidatable.word(),
             ])
         }),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         IS_LIQUIDATABLE => e.is_liquidatable(a.address(0)?).map(|b| ret(&[b.word()])),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         ATTESTED_ROOT => {
             let (block, epoch) = e.attested_root(a.b256(0)?);
             Ok(ret(&[block.word(), epoch.word()]))
         }
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         QUEUED_CHANGE_ETA => Ok(ret(&[e.queued_change_eta(a.b256(0)?).word()])),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         LIQUIDATED_NOTIONAL_THIS_BLOCK => Ok(ret(&[e.liquidated_notional_this_block().word()])),
         _ => return Err(Malformed),
     })

@@ -5,38 +5,35 @@
 use alloc::vec::Vec;
 
 use margin_types::abi::IMarginEngineErrors as E;
-use stylus_sdk::alloy_primitives::aliases::{U16, U48, U8};
+use stylus_sdk::alloy_primitives::aliases::U48;
 use stylus_sdk::alloy_primitives::{Address, U256};
 use stylus_sdk::call::call;
+use stylus_sdk::host::VM;
 use stylus_sdk::prelude::*;
-use stylus_sdk::storage::{
-    StorageAddress, StorageBool, StorageMap, StorageU128, StorageU16, StorageU256, StorageU8,
-    StorageUint, StorageVec,
-};
 
 use crate::abi::CollateralInfo;
 use crate::errors::{overflow, EngineResult};
 use crate::math::{mul_div, pow10, BPS};
+use crate::reports::{u48, u48_value};
+use crate::store::{self, slot, tag};
 
 /// Most collateral assets the engine lists.
 pub const MAX_COLLATERAL_ASSETS: usize = 16;
 
-/// One listed asset, in one slot.
-#[storage]
-pub struct AssetSlot {
-    listed: StorageBool,
-    decimals: StorageU8,
-    weight_bps: StorageU16,
-    price: StorageU128,
-    price_block: StorageUint<48, 1>,
+/// Listed assets (slots `0x2000 + i`, count in slot 7 `[31]`), each asset's listing (map
+/// [`tag::ASSET`]: priceBlock `[6..12]`, price `[12..28]`, weightBps `[28..30]`, decimals
+/// `[30]`, listed `[31]`) and balances (map [`tag::BALANCE`] by account and asset).
+pub struct CollateralVault<'a>(pub &'a VM);
+
+const COUNT: u64 = 7;
+const LIST: u64 = 0x2000;
+
+fn info_slot(asset: Address) -> U256 {
+    store::map_slot(tag::ASSET, &store::address_word(asset), &[0; 32])
 }
 
-/// Listed assets and balances.
-#[storage]
-pub struct CollateralVault {
-    assets: StorageVec<StorageAddress>,
-    info: StorageMap<Address, AssetSlot>,
-    balances: StorageMap<Address, StorageMap<Address, StorageU256>>,
+fn balance_slot(account: Address, asset: Address) -> U256 {
+    store::map_slot(tag::BALANCE, &store::address_word(account), &store::address_word(asset))
 }
 
 /// An account's weighted collateral value and the first held asset without a fresh price.
@@ -47,27 +44,40 @@ pub struct Valuation {
     pub stale: Option<(Address, U48)>,
 }
 
-impl CollateralVault {
+impl CollateralVault<'_> {
+    fn len(&self) -> usize {
+        store::field(self.0, slot(COUNT), 31, 1) as usize // a 1-byte field
+    }
+
+    fn at(&self, i: usize) -> Address {
+        store::address(&store::load(self.0, slot(LIST + i as u64)))
+    }
+
     /// Listed assets in listing order.
     pub fn assets(&self) -> Vec<Address> {
-        (0..self.assets.len()).filter_map(|i| self.assets.get(i)).collect()
+        (0..self.len()).map(|i| self.at(i)).collect()
     }
 
     /// Listing, weight and last price of `asset`.
     pub fn info(&self, asset: Address) -> CollateralInfo {
-        let slot = self.info.getter(asset);
+        let w = store::load(self.0, info_slot(asset));
+        // Each field is read with its own width: the casts are exact.
         CollateralInfo {
-            listed: slot.listed.get(),
-            decimals: slot.decimals.get().to(),
-            weightBps: slot.weight_bps.get().to(),
-            price: slot.price.get().to(),
-            priceBlock: slot.price_block.get(),
+            listed: store::get(&w, 31, 1) != 0,
+            decimals: store::get(&w, 30, 1) as u8,
+            weightBps: store::get(&w, 28, 2) as u16,
+            price: store::get(&w, 12, 16),
+            priceBlock: u48(store::get(&w, 6, 6)),
         }
+    }
+
+    fn listed(&self, asset: Address) -> bool {
+        store::field(self.0, info_slot(asset), 31, 1) != 0
     }
 
     /// AssetNotListed unless `asset` is listed.
     pub fn only_listed(&self, asset: Address) -> EngineResult<()> {
-        if !self.info.getter(asset).listed.get() {
+        if !self.listed(asset) {
             return Err(E::AssetNotListed { asset }.into());
         }
         Ok(())
@@ -75,10 +85,10 @@ impl CollateralVault {
 
     /// Rules of listing `asset`: AssetAlreadyListed, TooManyCollateralAssets.
     pub fn check_list(&self, asset: Address) -> EngineResult<()> {
-        if self.info.getter(asset).listed.get() {
+        if self.listed(asset) {
             return Err(E::AssetAlreadyListed { asset }.into());
         }
-        if self.assets.len() >= MAX_COLLATERAL_ASSETS {
+        if self.len() >= MAX_COLLATERAL_ASSETS {
             return Err(
                 E::TooManyCollateralAssets { max: U256::from(MAX_COLLATERAL_ASSETS) }.into()
             );
@@ -86,42 +96,49 @@ impl CollateralVault {
         Ok(())
     }
 
-    /// Lists `asset` with `decimals` and `weight_bps` (rules checked by the caller).
+    /// Lists `asset` with `decimals` and `weight_bps` (rules checked by the caller: fewer than
+    /// 16 assets).
     pub fn list(&mut self, asset: Address, decimals: u8, weight_bps: u16) {
-        self.assets.push(asset);
-        let mut slot = self.info.setter(asset);
-        slot.listed.set(true);
-        slot.decimals.set(U8::from(decimals));
-        slot.weight_bps.set(U16::from(weight_bps));
+        let len = self.len();
+        store::save(self.0, slot(LIST + len as u64), store::address_word(asset));
+        store::set_field(self.0, slot(COUNT), 31, 1, len as u128 + 1);
+        let s = info_slot(asset);
+        let mut w = store::load(self.0, s);
+        store::put(&mut w, 31, 1, 1);
+        store::put(&mut w, 30, 1, u128::from(decimals));
+        store::put(&mut w, 28, 2, u128::from(weight_bps));
+        store::save(self.0, s, w);
     }
 
     /// Sets the weight of a listed asset.
     pub fn set_weight(&mut self, asset: Address, weight_bps: u16) {
-        self.info.setter(asset).weight_bps.set(U16::from(weight_bps));
+        store::set_field(self.0, info_slot(asset), 28, 2, u128::from(weight_bps));
     }
 
     /// Stores a price observed at `block`.
     pub fn set_price(&mut self, asset: Address, price: u128, block: U48) {
-        let mut slot = self.info.setter(asset);
-        slot.price.set(alloy_primitives::aliases::U128::from(price));
-        slot.price_block.set(block);
+        let s = info_slot(asset);
+        let mut w = store::load(self.0, s);
+        store::put(&mut w, 12, 16, price);
+        store::put(&mut w, 6, 6, u128::from(u48_value(block)));
+        store::save(self.0, s, w);
     }
 
     /// `account`'s balance of `asset`.
     pub fn balance(&self, account: Address, asset: Address) -> U256 {
-        self.balances.getter(account).get(asset)
+        U256::from_be_bytes(store::load(self.0, balance_slot(account, asset)))
     }
 
     /// Credits `amount` (ArithmeticOverflow past 2^256).
     pub fn credit(&mut self, account: Address, asset: Address, amount: U256) -> EngineResult<()> {
         let balance = self.balance(account, asset).checked_add(amount).ok_or_else(overflow)?;
-        self.balances.setter(account).insert(asset, balance);
+        self.set_balance(account, asset, balance);
         Ok(())
     }
 
     /// Sets a balance (the caller checked it covers a debit).
     pub fn set_balance(&mut self, account: Address, asset: Address, balance: U256) {
-        self.balances.setter(account).insert(asset, balance);
+        store::save(self.0, balance_slot(account, asset), balance.to_be_bytes::<32>());
     }
 
     /// The weighted collateral value of `account`, with `asset`'s balance replaced by
@@ -136,25 +153,22 @@ impl CollateralVault {
     ) -> EngineResult<Valuation> {
         let mut weighted = U256::ZERO;
         let mut stale = None;
-        let holdings = self.balances.getter(account);
-        for i in 0..self.assets.len() {
-            let asset = self.assets.get(i).unwrap_or_default();
+        for i in 0..self.len() {
+            let asset = self.at(i);
             let balance = match override_balance {
                 Some((a, b)) if a == asset => b,
-                _ => holdings.get(asset),
+                _ => self.balance(account, asset),
             };
             if balance.is_zero() {
                 continue;
             }
-            let slot = self.info.getter(asset);
-            let price_block = slot.price_block.get();
-            let pb = price_block.to::<u64>();
+            let info = self.info(asset);
+            let pb = u48_value(info.priceBlock);
             if stale.is_none() && (pb == 0 || pb > block || block - pb > u64::from(max_price_age)) {
-                stale = Some((asset, price_block));
+                stale = Some((asset, info.priceBlock));
             }
-            let price = U256::from(slot.price.get());
-            let value = mul_div(balance, price, pow10(slot.decimals.get().to()))?;
-            let weight = U256::from(slot.weight_bps.get());
+            let value = mul_div(balance, U256::from(info.price), pow10(info.decimals))?;
+            let weight = U256::from(info.weightBps);
             weighted = weighted.checked_add(mul_div(value, weight, BPS)?).ok_or_else(overflow)?;
         }
         Ok(Valuation { weighted, stale })

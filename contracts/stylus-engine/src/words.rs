@@ -53,7 +53,7 @@ impl Word for FixedBytes<4> {
 
 impl Word for U48 {
     fn word(&self) -> [u8; 32] {
-        self.to::<u64>().word()
+        self.as_limbs()[0].word()
     }
 }
 

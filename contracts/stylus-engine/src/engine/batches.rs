@@ -147,11 +147,11 @@ impl MarginEngine {
         leaf: B256,
         proof: &[B256],
     ) -> EngineResult<()> {
-        let (root_block, root_epoch) = self.reports.root(root);
+        let (root_block, root_epoch) = self.reports().root(root);
         if root_block.is_zero() {
             return Err(E::UnknownRoot { root }.into());
         }
-        let current = self.governance.risk_epoch();
+        let current = self.governance().risk_epoch();
         if root_epoch != current {
             return Err(E::WrongRiskEpoch { expected: current, provided: root_epoch }.into());
         }
@@ -168,12 +168,12 @@ impl MarginEngine {
 
     /// WrongRiskEpoch(current, epoch), FutureReport, StaleReport.
     fn _check_header(&self, epoch: u32, observed: U48) -> EngineResult<()> {
-        let current = self.governance.risk_epoch();
+        let current = self.governance().risk_epoch();
         if epoch != current {
             return Err(E::WrongRiskEpoch { expected: current, provided: epoch }.into());
         }
         let block = self.vm().block_number();
-        if observed.to::<u64>() > block {
+        if crate::reports::u48_value(observed) > block {
             return Err(E::FutureReport {
                 observedBlock: observed,
                 currentBlock: U256::from(block),
@@ -186,8 +186,8 @@ impl MarginEngine {
     /// StaleReport if `observed` (not in the future) is older than maxReportAgeBlocks.
     fn _check_age(&self, observed: U48) -> EngineResult<()> {
         let block = self.vm().block_number();
-        let max_age = self.governance.params().maxReportAgeBlocks;
-        if block.saturating_sub(observed.to::<u64>()) > u64::from(max_age) {
+        let max_age = self.governance().params().maxReportAgeBlocks;
+        if block.saturating_sub(crate::reports::u48_value(observed)) > u64::from(max_age) {
             return Err(E::StaleReport {
                 observedBlock: observed,
                 currentBlock: U256::from(block),
@@ -206,12 +206,12 @@ impl MarginEngine {
     ) -> EngineResult<()> {
         let struct_hash = margin_types::abi::ReportBatch::from(batch).struct_hash();
         let digest = signing_digest(&self._domain_separator(), &struct_hash);
-        self.keepers.verify(recover, &digest, signatures)?;
+        self.keeper_set().verify(recover, &digest, signatures)?;
         Ok(())
     }
 
     fn _store_root(&mut self, batch: &ReportBatch) {
-        self.reports.attest(batch.root, batch.observedBlock, batch.riskEpoch);
+        self.reports().attest(batch.root, batch.observedBlock, batch.riskEpoch);
         crate::words::emit(
             self.vm(),
             Ev::RootAttested {
@@ -226,11 +226,11 @@ impl MarginEngine {
     /// AssetNotListed, InvalidPrice, then PriceNotNewer (reverts if `strict`, else skipped
     /// with PriceSkipped). Returns whether the price was stored.
     fn _apply_price(&mut self, price: &PriceReport, strict: bool) -> EngineResult<bool> {
-        self.vault.only_listed(price.asset)?;
+        self.vault().only_listed(price.asset)?;
         if price.price == 0 {
             return Err(E::InvalidPrice { asset: price.asset }.into());
         }
-        let stored = self.vault.info(price.asset).priceBlock;
+        let stored = self.vault().info(price.asset).priceBlock;
         if stored >= price.observedBlock {
             if strict {
                 return Err(E::PriceNotNewer {
@@ -246,7 +246,7 @@ impl MarginEngine {
             );
             return Ok(false);
         }
-        self.vault.set_price(price.asset, price.price, price.observedBlock);
+        self.vault().set_price(price.asset, price.price, price.observedBlock);
         crate::words::emit(
             self.vm(),
             Ev::PriceUpdated {
@@ -265,8 +265,8 @@ impl MarginEngine {
         if report.initialMargin < report.maintenanceMargin {
             return Err(E::InvalidMarginReport { account }.into());
         }
-        let nonce = self.ledger.nonce(account);
-        let stored = self.reports.observed_block(account);
+        let nonce = self.ledger().nonce(account);
+        let stored = self.reports().observed_block(account);
         let reason = if report.positionsNonce != nonce {
             if strict {
                 return Err(E::NonceMismatch {
@@ -288,7 +288,7 @@ impl MarginEngine {
             }
             E::ReportNotNewer::SELECTOR
         } else {
-            self.reports.store(report);
+            self.reports().store(report);
             return Ok(true);
         };
         crate::words::emit(self.vm(), Ev::MarginReportSkipped { account, reason: reason.into() });

@@ -29,13 +29,13 @@ impl MarginEngine {
         for role in [admin, risk_council, pause_guardian] {
             _non_zero(role)?;
         }
-        self.governance.init_roles(admin, risk_council, pause_guardian);
+        self.governance().init_roles(admin, risk_council, pause_guardian);
         for &keeper in keepers {
-            self.keepers.check_add(keeper)?;
-            self.keepers.add(keeper);
+            self.keeper_set().check_add(keeper)?;
+            self.keeper_set().add(keeper);
         }
-        self.keepers.check_quorum(U256::from(quorum))?;
-        self.keepers.set_quorum(usize::from(quorum));
+        self.keeper_set().check_quorum(U256::from(quorum))?;
+        self.keeper_set().set_quorum(usize::from(quorum));
         let scalars = [
             (kind::LIQUIDATION_THRESHOLD, U256::from(params.liquidationThresholdBps)),
             (kind::LIQUIDATION_PENALTY, U256::from(params.liquidationPenaltyBps)),
@@ -46,7 +46,7 @@ impl MarginEngine {
         ];
         for (k, value) in scalars {
             check_bounds(k, value)?;
-            self.governance.set_param(k, value);
+            self.governance().set_param(k, value);
         }
         // Parallel arrays must have one entry per asset.
         let n = U256::from(assets.len());
@@ -74,12 +74,12 @@ impl MarginEngine {
             _non_zero(asset)?;
             check_bounds(kind::LIST_COLLATERAL, U256::from(dec))?;
             check_bounds(kind::COLLATERAL_WEIGHT, U256::from(weight))?;
-            self.vault.check_list(asset)?;
-            self.vault.list(asset, dec, weight);
+            self.vault().check_list(asset)?;
+            self.vault().list(asset, dec, weight);
         }
         for &venue in venues {
             _non_zero(venue)?;
-            self.ledger.set_venue(venue, true);
+            self.ledger().set_venue(venue, true);
         }
         Ok(())
     }
@@ -88,14 +88,16 @@ impl MarginEngine {
     fn _is_tightening(&self, change: &ParamChange) -> bool {
         let value = change.value;
         match change.kind {
-            kind::COLLATERAL_WEIGHT => value < U256::from(self.vault.info(change.target).weightBps),
+            kind::COLLATERAL_WEIGHT => {
+                value < U256::from(self.vault().info(change.target).weightBps)
+            }
             kind::LIQUIDATION_THRESHOLD | kind::TIMELOCK_DELAY => {
-                value > self.governance.param(change.kind)
+                value > self.governance().param(change.kind)
             }
             kind::MAX_REPORT_AGE | kind::MAX_PRICE_AGE => {
-                value < self.governance.param(change.kind)
+                value < self.governance().param(change.kind)
             }
-            kind::QUORUM => value > U256::from(self.keepers.quorum()),
+            kind::QUORUM => value > U256::from(self.keeper_set().quorum()),
             kind::LIST_COLLATERAL
             | kind::REMOVE_KEEPER
             | kind::REMOVE_VENUE
@@ -118,11 +120,11 @@ impl MarginEngine {
         }
         check_bounds(change.kind, change.value)?;
         match change.kind {
-            kind::COLLATERAL_WEIGHT => self.vault.only_listed(change.target),
-            kind::LIST_COLLATERAL => self.vault.check_list(change.target),
-            kind::QUORUM => self.keepers.check_quorum(change.value),
-            kind::ADD_KEEPER => self.keepers.check_add(change.target),
-            kind::REMOVE_KEEPER => self.keepers.check_remove(change.target),
+            kind::COLLATERAL_WEIGHT => self.vault().only_listed(change.target),
+            kind::LIST_COLLATERAL => self.vault().check_list(change.target),
+            kind::QUORUM => self.keeper_set().check_quorum(change.value),
+            kind::ADD_KEEPER => self.keeper_set().check_add(change.target),
+            kind::REMOVE_KEEPER => self.keeper_set().check_remove(change.target),
             _ => Ok(()),
         }
     }
@@ -133,18 +135,18 @@ impl MarginEngine {
         // Bounds were checked: every narrowing below is exact.
         let small = value.as_limbs()[0];
         match change.kind {
-            kind::COLLATERAL_WEIGHT => self.vault.set_weight(target, small as u16),
-            kind::LIST_COLLATERAL => self.vault.list(target, small as u8, 0),
+            kind::COLLATERAL_WEIGHT => self.vault().set_weight(target, small as u16),
+            kind::LIST_COLLATERAL => self.vault().list(target, small as u8, 0),
             kind::LIQUIDATION_THRESHOLD..=kind::TIMELOCK_DELAY => {
-                self.governance.set_param(change.kind, value)
+                self.governance().set_param(change.kind, value)
             }
-            kind::QUORUM => self.keepers.set_quorum(small as usize),
-            kind::ADD_KEEPER => self.keepers.add(target),
-            kind::REMOVE_KEEPER => self.keepers.remove(target),
-            kind::ADD_VENUE => self.ledger.set_venue(target, true),
-            kind::REMOVE_VENUE => self.ledger.set_venue(target, false),
+            kind::QUORUM => self.keeper_set().set_quorum(small as usize),
+            kind::ADD_KEEPER => self.keeper_set().add(target),
+            kind::REMOVE_KEEPER => self.keeper_set().remove(target),
+            kind::ADD_VENUE => self.ledger().set_venue(target, true),
+            kind::REMOVE_VENUE => self.ledger().set_venue(target, false),
             kind::SET_ADMIN..=kind::SET_PAUSE_GUARDIAN => {
-                self.governance.set_role(change.kind, target)
+                self.governance().set_role(change.kind, target)
             }
             _ => {}
         }
@@ -153,7 +155,7 @@ impl MarginEngine {
             Ev::ChangeApplied { changeId: id, kind: change.kind, target, value },
         );
         if bumps_epoch(change.kind) {
-            let epoch = self.governance.bump_epoch()?;
+            let epoch = self.governance().bump_epoch()?;
             crate::words::emit(self.vm(), Ev::RiskEpochBumped { riskEpoch: epoch });
         }
         Ok(())
@@ -166,9 +168,9 @@ impl MarginEngine {
         let caller = self.vm().msg_sender();
         let tightening = self._is_tightening(change);
         if tightening {
-            self.governance.only_council_or_admin(caller)?;
+            self.governance().only_council_or_admin(caller)?;
         } else {
-            self.governance.only_admin(caller)?;
+            self.governance().only_admin(caller)?;
         }
         self._check_change(change)?;
         let now = self.vm().block_timestamp();
@@ -177,10 +179,10 @@ impl MarginEngine {
             self._apply_change(change, id)?;
             return Ok((id, true));
         }
-        let delay = u64::from(self.governance.params().timelockDelay);
+        let delay = u64::from(self.governance().params().timelockDelay);
         let eta = now.checked_add(delay).ok_or_else(overflow)?;
         let id = change_id(change.kind, change.target, change.value, eta);
-        self.governance.enqueue(id, eta)?;
+        self.governance().enqueue(id, eta)?;
         crate::words::emit(
             self.vm(),
             Ev::ChangeQueued {
@@ -196,7 +198,7 @@ impl MarginEngine {
 
     pub(crate) fn _execute_change(&mut self, change: &ParamChange, eta: u64) -> EngineResult<()> {
         let id = change_id(change.kind, change.target, change.value, eta);
-        if self.governance.queued_eta(id) == 0 {
+        if self.governance().queued_eta(id) == 0 {
             return Err(E::ChangeNotQueued { changeId: id }.into());
         }
         let now = self.vm().block_timestamp();
@@ -207,20 +209,20 @@ impl MarginEngine {
             return Err(E::ChangeExpired { changeId: id, eta }.into());
         }
         self._check_change(change)?;
-        self.governance.dequeue(id)?;
+        self.governance().dequeue(id)?;
         self._apply_change(change, id)
     }
 
     pub(crate) fn _cancel_change(&mut self, id: B256) -> EngineResult<()> {
-        self.governance.only_council_or_admin(self.vm().msg_sender())?;
-        self.governance.dequeue(id)?;
+        self.governance().only_council_or_admin(self.vm().msg_sender())?;
+        self.governance().dequeue(id)?;
         crate::words::emit(self.vm(), Ev::ChangeCancelled { changeId: id });
         Ok(())
     }
 
     pub(crate) fn _list_instrument(&mut self, id: B256, spec: Bytes) -> EngineResult<()> {
-        self.governance.only_admin(self.vm().msg_sender())?;
-        self.ledger.list(id)?;
+        self.governance().only_admin(self.vm().msg_sender())?;
+        self.ledger().list(id)?;
         crate::words::emit(
             self.vm(),
             Ev::InstrumentListed { instrumentId: id, spec: spec.0.into() },
@@ -231,12 +233,12 @@ impl MarginEngine {
     pub(crate) fn _set_paused(&mut self, paused: bool) -> EngineResult<()> {
         let by = self.vm().msg_sender();
         if paused {
-            self.governance.only_guardian_or_admin(by)?;
-            self.governance.set_paused(true);
+            self.governance().only_guardian_or_admin(by)?;
+            self.governance().set_paused(true);
             crate::words::emit(self.vm(), Ev::EnginePausedBy { by });
         } else {
-            self.governance.only_admin(by)?;
-            self.governance.set_paused(false);
+            self.governance().only_admin(by)?;
+            self.governance().set_paused(false);
             crate::words::emit(self.vm(), Ev::EngineUnpausedBy { by });
         }
         Ok(())

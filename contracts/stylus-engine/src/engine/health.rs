@@ -22,10 +22,10 @@ impl MarginEngine {
     fn _report_fresh(&self, account: Address, report: &StoredMarginReport) -> bool {
         is_fresh(
             report,
-            self.ledger.nonce(account),
-            self.governance.risk_epoch(),
+            self.ledger().nonce(account),
+            self.governance().risk_epoch(),
             self.vm().block_number(),
-            self.governance.params().maxReportAgeBlocks,
+            self.governance().params().maxReportAgeBlocks,
         )
     }
 
@@ -36,20 +36,20 @@ impl MarginEngine {
         account: Address,
         override_balance: Option<(Address, U256)>,
     ) -> EngineResult<FreshEquity> {
-        let report = self.reports.report(account);
+        let report = self.reports().report(account);
         if !self._report_fresh(account, &report) {
             return Err(E::NoFreshReport { account }.into());
         }
-        let valuation = self.vault.valuation(
+        let valuation = self.vault().valuation(
             account,
             override_balance,
             self.vm().block_number(),
-            self.governance.params().maxPriceAgeBlocks,
+            self.governance().params().maxPriceAgeBlocks,
         )?;
         if let Some((asset, price_block)) = valuation.stale {
             return Err(E::StalePrice { asset, priceBlock: price_block }.into());
         }
-        let (_, cash, _) = self.ledger.account(account);
+        let (_, cash, _) = self.ledger().account(account);
         let equity = add(add(signed(valuation.weighted)?, cash)?, wide(report.portfolioValue))?;
         Ok(FreshEquity { equity, report })
     }
@@ -75,7 +75,7 @@ impl MarginEngine {
 
     /// `equity * 10_000 < maintenanceMargin * liquidationThresholdBps`.
     pub(crate) fn _below_threshold(&self, equity: I256, maintenance: u128) -> EngineResult<bool> {
-        let threshold = U256::from(self.governance.params().liquidationThresholdBps);
+        let threshold = U256::from(self.governance().params().liquidationThresholdBps);
         let requirement = signed(
             U256::from(maintenance).checked_mul(threshold).ok_or_else(crate::errors::overflow)?,
         )?;
@@ -84,15 +84,15 @@ impl MarginEngine {
 
     /// `account`'s health now; never reverts for staleness (only on arithmetic overflow).
     pub(crate) fn _account_health(&self, account: Address) -> EngineResult<AccountHealth> {
-        let report = self.reports.report(account);
+        let report = self.reports().report(account);
         let report_fresh = self._report_fresh(account, &report);
-        let valuation = self.vault.valuation(
+        let valuation = self.vault().valuation(
             account,
             None,
             self.vm().block_number(),
-            self.governance.params().maxPriceAgeBlocks,
+            self.governance().params().maxPriceAgeBlocks,
         )?;
-        let (_, cash, _) = self.ledger.account(account);
+        let (_, cash, _) = self.ledger().account(account);
         let portfolio = wide(report.portfolioValue);
         let equity = add(add(signed(valuation.weighted)?, cash)?, portfolio)?;
         let maintenance = U256::from(report.maintenanceMargin);

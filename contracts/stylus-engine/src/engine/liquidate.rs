@@ -18,7 +18,7 @@ impl MarginEngine {
         root: B256,
         proof: &[B256],
     ) -> EngineResult<()> {
-        self.governance.when_not_paused()?;
+        self.governance().when_not_paused()?;
         let liquidator = self.vm().msg_sender();
         let account = step.account;
         if liquidator == account {
@@ -26,7 +26,7 @@ impl MarginEngine {
         }
         let leaf = margin_types::abi::LiquidationStep::from(step).leaf_hash();
         self._check_proven(root, step.observedBlock, Some(step.riskEpoch), leaf, proof)?;
-        let (nonce, _, last_block) = self.ledger.account(account);
+        let (nonce, _, last_block) = self.ledger().account(account);
         if step.positionsNonce != nonce {
             return Err(E::NonceMismatch {
                 account,
@@ -37,7 +37,7 @@ impl MarginEngine {
         }
         let fresh = self._fresh_equity(account, None)?;
         if !self._below_threshold(fresh.equity, fresh.report.maintenanceMargin)? {
-            let threshold = U256::from(self.governance.params().liquidationThresholdBps);
+            let threshold = U256::from(self.governance().params().liquidationThresholdBps);
             let requirement = mul_div(U256::from(fresh.report.maintenanceMargin), threshold, BPS)?;
             return Err(E::NotLiquidatable {
                 account,
@@ -50,7 +50,7 @@ impl MarginEngine {
         if last_block == block {
             return Err(E::LiquidationAlreadyThisBlock { account }.into());
         }
-        let position = self.ledger.position(account, step.instrumentId);
+        let position = self.ledger().position(account, step.instrumentId);
         let size = wide(step.size);
         let reduces = !size.is_zero()
             && position.is_negative() != size.is_negative()
@@ -67,24 +67,24 @@ impl MarginEngine {
         }
         let mark = U256::from(step.markPrice);
         let notional = mul_div(size.unsigned_abs(), mark, E18)?;
-        let cap = U256::from(self.governance.params().liquidationNotionalCapPerBlock);
-        let total = self.liquidations.check(block, notional, cap)?;
+        let cap = U256::from(self.governance().params().liquidationNotionalCapPerBlock);
+        let total = self.liquidations().check(block, notional, cap)?;
         self._require_initial(liquidator, None)?;
 
         // Effects.
-        let penalty_bps = U256::from(self.governance.params().liquidationPenaltyBps);
+        let penalty_bps = U256::from(self.governance().params().liquidationPenaltyBps);
         let penalty = mul_div(notional, penalty_bps, BPS)?;
         let transfer = signed_mul_div(size, mark, E18)?;
         let received =
             transfer.checked_add(signed(penalty)?).ok_or_else(crate::errors::overflow)?;
         let paid = sub(I256::ZERO, received)?;
-        self.liquidations.record(block, total);
-        self.ledger.set_last_liquidation(account, block);
+        self.liquidations().record(block, total);
+        self.ledger().set_last_liquidation(account, block);
         let (account_size, account_nonce) =
-            self.ledger.apply(account, step.instrumentId, size, paid)?;
+            self.ledger().apply(account, step.instrumentId, size, paid)?;
         let taken = sub(I256::ZERO, size)?;
         let (liquidator_size, liquidator_nonce) =
-            self.ledger.apply(liquidator, step.instrumentId, taken, received)?;
+            self.ledger().apply(liquidator, step.instrumentId, taken, received)?;
         crate::words::emit(
             self.vm(),
             Ev::PositionChanged {

@@ -23,9 +23,9 @@ impl MarginEngine {
         if amount.is_zero() {
             return Err(E::ZeroAmount {}.into());
         }
-        self.vault.only_listed(asset)?;
+        self.vault().only_listed(asset)?;
         let account = self.vm().msg_sender();
-        self.vault.credit(account, asset, amount)?;
+        self.vault().credit(account, asset, amount)?;
         let this = self.vm().contract_address();
         let vm = self.vm().clone();
         call_token(
@@ -39,21 +39,21 @@ impl MarginEngine {
     }
 
     pub(crate) fn _withdraw(&mut self, asset: Address, amount: U256) -> EngineResult<()> {
-        self.governance.when_not_paused()?;
+        self.governance().when_not_paused()?;
         if amount.is_zero() {
             return Err(E::ZeroAmount {}.into());
         }
-        self.vault.only_listed(asset)?;
+        self.vault().only_listed(asset)?;
         let account = self.vm().msg_sender();
-        let balance = self.vault.balance(account, asset);
+        let balance = self.vault().balance(account, asset);
         if amount > balance {
             return Err(E::InsufficientCollateral { account, asset, balance, amount }.into());
         }
         let after = balance - amount; // amount <= balance: no underflow
-        if !self.ledger.nonce(account).is_zero() {
+        if !self.ledger().nonce(account).is_zero() {
             self._require_initial(account, Some((asset, after)))?;
         }
-        self.vault.set_balance(account, asset, after);
+        self.vault().set_balance(account, asset, after);
         let vm = self.vm().clone();
         call_token(&vm, Call::new_mutating(self), asset, &transfer_calldata(account, amount))?;
         crate::words::emit(self.vm(), Ev::CollateralWithdrawn { account, asset, amount });
@@ -62,8 +62,8 @@ impl MarginEngine {
 
     pub(crate) fn _settle_trade(&mut self, legs: &[TradeLeg]) -> EngineResult<()> {
         let venue = self.vm().msg_sender();
-        self.ledger.only_venue(venue)?;
-        self.governance.when_not_paused()?;
+        self.ledger().only_venue(venue)?;
+        self.governance().when_not_paused()?;
         if legs.is_empty() {
             return Err(E::EmptyTrade {}.into());
         }
@@ -77,7 +77,7 @@ impl MarginEngine {
                     return Err(E::LegsNotSorted { index: U256::from(i) }.into());
                 }
             }
-            if !self.ledger.is_listed(leg.instrumentId) {
+            if !self.ledger().is_listed(leg.instrumentId) {
                 return Err(E::InstrumentNotListed { instrumentId: leg.instrumentId }.into());
             }
             group_size = add(group_size, wide(leg.sizeDelta))?;
@@ -100,7 +100,7 @@ impl MarginEngine {
         }
         // Risk-adding legs need a fresh report and equity >= initial margin, pre-trade.
         for leg in legs {
-            let before = self.ledger.position(leg.account, leg.instrumentId);
+            let before = self.ledger().position(leg.account, leg.instrumentId);
             let after = add(before, wide(leg.sizeDelta))?;
             if adds_risk(before, after) {
                 self._require_initial(leg.account, None)?;
@@ -111,7 +111,7 @@ impl MarginEngine {
             let size_delta = wide(leg.sizeDelta);
             let cash_delta = wide(leg.cashDelta);
             let (new_size, positions_nonce) =
-                self.ledger.apply(leg.account, leg.instrumentId, size_delta, cash_delta)?;
+                self.ledger().apply(leg.account, leg.instrumentId, size_delta, cash_delta)?;
             crate::words::emit(
                 self.vm(),
                 Ev::PositionChanged {
