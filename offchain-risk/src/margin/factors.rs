@@ -54,17 +54,24 @@ impl Default for VolTermScaling {
 }
 
 impl VolTermScaling {
-    /// The factor that multiplies implied vol at expiry `expiry_years` for a level shock
-    /// `vol_level` (floored so vol stays positive).
-    #[inline]
-    pub fn multiplier(&self, vol_level: f64, expiry_years: f64) -> f64 {
-        if vol_level == 0.0 {
-            return 1.0;
-        }
+    /// The term scale `(reference_days / T_days)^p` of expiry `expiry_years`.
+    pub fn scale(&self, expiry_years: f64) -> f64 {
         // Expiries shorter than an hour scale as an hour: the power law diverges at zero.
         let days = (expiry_years * 365.0).max(1.0 / 24.0);
         let power = if days < self.reference_days { self.short_power } else { self.long_power };
-        (1.0 + vol_level * (self.reference_days / days).powf(power)).max(0.01)
+        (self.reference_days / days).powf(power)
+    }
+
+    /// The factor that multiplies implied vol at expiry `expiry_years` for a level shock
+    /// `vol_level` (floored so vol stays positive).
+    pub fn multiplier(&self, vol_level: f64, expiry_years: f64) -> f64 {
+        Self::multiplier_from_scale(vol_level, self.scale(expiry_years))
+    }
+
+    /// [`VolTermScaling::multiplier`] from a precomputed [`VolTermScaling::scale`].
+    #[inline]
+    pub fn multiplier_from_scale(vol_level: f64, scale: f64) -> f64 {
+        (1.0 + vol_level * scale).max(0.01)
     }
 }
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::instrument::Instrument;
 use crate::margin::factors::{ShockVector, VolTermScaling};
-use crate::margin::revalue::{Exposure, PreparedBook};
+use crate::margin::revalue::{at_horizon, Exposure, PreparedBook};
 use crate::margin::{MarginResult, PositionMargin};
 use crate::pricing::OptionKind;
 
@@ -140,14 +140,15 @@ pub(crate) fn grid_margin(
     // scenario_pnl[u][s]: P&L of underlying u's positions in scenario s.
     let mut scenario_pnl = vec![vec![0.0; config.scenarios.len()]; underlyings];
     let mut shock = ShockVector::zero(underlyings);
+    let horizon = at_horizon(book, 0.0, &config.vol_term)?;
     for (s, scenario) in config.scenarios.iter().enumerate() {
         // Every underlying takes the same row at once; positions read only their own factor, so
         // this equals applying the row to one underlying at a time.
         shock.spot_return.fill(scenario.spot_return);
         shock.vol_level.fill(scenario.vol_level);
         shock.skew_rotation.fill(scenario.skew_rotation);
-        for position in &book.positions {
-            scenario_pnl[position.underlying][s] += position.pnl(&shock, &config.vol_term, 0.0)?;
+        for position in &horizon {
+            scenario_pnl[position.underlying][s] += position.pnl(&shock)?;
         }
     }
 
@@ -196,12 +197,12 @@ pub(crate) fn grid_margin(
 
     // Breakdown: each position's P&L in its underlying's worst scenario (a loss is positive).
     let mut positions = Vec::with_capacity(book.positions.len());
-    for position in &book.positions {
+    for (position, repriced) in book.positions.iter().zip(&horizon) {
         let row = &config.scenarios[per_underlying[position.underlying].worst_scenario];
         shock.spot_return.fill(row.spot_return);
         shock.vol_level.fill(row.vol_level);
         shock.skew_rotation.fill(row.skew_rotation);
-        let loss = -position.pnl(&shock, &config.vol_term, 0.0)? * row.loss_weight;
+        let loss = -repriced.pnl(&shock)? * row.loss_weight;
         positions.push(PositionMargin { mark_to_market: position.valuation.value, margin: loss });
     }
     let maintenance_margin: f64 = per_underlying.iter().map(|u| u.maintenance_margin).sum();

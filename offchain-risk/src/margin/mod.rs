@@ -159,11 +159,12 @@ pub fn scenario_pnl(
     vol_term: &factors::VolTermScaling,
 ) -> Result<Vec<Vec<f64>>> {
     let book = PreparedBook::prepare(portfolio, market, pricing)?;
+    let horizon = revalue::at_horizon(&book, 0.0, vol_term)?;
     scenarios
         .iter()
         .map(|scenario| {
             let shock = factors::ShockVector::compile(scenario, &book.underlyings);
-            book.positions.iter().map(|p| p.pnl(&shock, vol_term, 0.0)).collect()
+            horizon.iter().map(|p| p.pnl(&shock)).collect()
         })
         .collect()
 }
@@ -184,6 +185,7 @@ fn isolated_margin(book: &PreparedBook<'_>, config: &GridConfig) -> Result<Margi
         let alone = PreparedBook {
             underlyings: book.underlyings.clone(),
             spots: book.spots.clone(),
+            surfaces: book.surfaces.clone(),
             positions: vec![position.clone()],
         };
         let (result, _) = grid::grid_margin(&alone, config)?;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
 use crate::margin::factors::{ShockVector, VolTermScaling};
-use crate::margin::revalue::PreparedBook;
+use crate::margin::revalue::{at_horizon, PreparedBook};
 use crate::margin::{MarginResult, PositionMargin};
 
 /// Paths per RNG stream: the unit of parallel work and of determinism.
@@ -274,17 +274,13 @@ fn invalid(field: String, reason: &str) -> crate::RiskError {
 
 /// The surface's 30-day at-the-money vol of `symbol`, or an error saying to configure one.
 fn atm_vol(book: &PreparedBook<'_>, symbol: &str) -> Result<f64> {
-    use crate::margin::revalue::Exposure;
-    let index = book.underlyings.iter().position(|u| u == symbol);
-    let surface = book.positions.iter().find_map(|p| match &p.exposure {
-        Exposure::Option { surface, .. } if Some(p.underlying) == index => Some(*surface),
-        _ => None,
-    });
+    let surface =
+        book.underlyings.iter().position(|u| u == symbol).and_then(|index| book.surfaces[index]);
     match surface {
         Some(surface) => Ok(surface.vol(0.0, 30.0 / 365.0)?),
         None => Err(invalid(
             format!("spot_vols.{symbol}"),
-            "no option on this underlying gives a surface to read a vol from; set its annual spot vol in the config",
+            "the market has no volatility surface for this underlying; set its annual spot vol in the config",
         )),
     }
 }
@@ -303,6 +299,7 @@ pub(crate) fn monte_carlo_margin(
         ));
     }
     let model = PathModel::new(book, config)?;
+    let horizon = at_horizon(book, model.horizon_years, &config.vol_term)?;
     let underlyings = book.underlyings.len();
     let chunks = config.paths.div_ceil(CHUNK_PATHS);
     // Each chunk: its paths' portfolio losses and their shocks (kept to allocate the tail).
@@ -319,8 +316,8 @@ pub(crate) fn monte_carlo_margin(
                 let mut shock = ShockVector::zero(underlyings);
                 model.draw(&mut rng, &mut shock, &mut normals);
                 let mut pnl = 0.0;
-                for position in &book.positions {
-                    pnl += position.pnl(&shock, &config.vol_term, model.horizon_years)?;
+                for position in &horizon {
+                    pnl += position.pnl(&shock)?;
                 }
                 losses.push(-pnl);
                 shocks.push(shock);
@@ -360,10 +357,8 @@ pub(crate) fn monte_carlo_margin(
         .map(|p| PositionMargin { mark_to_market: p.valuation.value, margin: 0.0 })
         .collect();
     for &path in tail {
-        for (allocation, position) in positions.iter_mut().zip(&book.positions) {
-            allocation.margin -=
-                position.pnl(&shocks[path], &config.vol_term, model.horizon_years)?
-                    / tail_count as f64;
+        for (allocation, position) in positions.iter_mut().zip(&horizon) {
+            allocation.margin -= position.pnl(&shocks[path])? / tail_count as f64;
         }
     }
     let maintenance_margin = expected_shortfall.max(0.0);

@@ -4,12 +4,13 @@
 //! at their new moneyness, scaled by the vol-level shock and rotated by the skew shock.
 
 use crate::error::Result;
+use crate::error::SurfaceError;
 use crate::instrument::{Instrument, Portfolio, Settlement};
 use crate::margin::factors::{ShockVector, VolTermScaling};
 use crate::market::MarketSnapshot;
 use crate::pricing::black76;
 use crate::pricing::OptionKind;
-use crate::surface::VolSurface;
+use crate::surface::{ExpirySmile, VolSurface};
 use crate::valuation::{value_position, PositionValuation, PricingModel, SkewModel};
 
 /// How a position's value responds to the risk factors.
@@ -46,6 +47,8 @@ pub(crate) struct PreparedPosition<'m> {
 pub(crate) struct PreparedBook<'m> {
     pub underlyings: Vec<String>,
     pub spots: Vec<f64>,
+    /// Each underlying's volatility surface, where the market has one.
+    pub surfaces: Vec<Option<&'m VolSurface>>,
     pub positions: Vec<PreparedPosition<'m>>,
 }
 
@@ -59,6 +62,7 @@ impl<'m> PreparedBook<'m> {
         portfolio.validate()?;
         let mut underlyings: Vec<String> = Vec::new();
         let mut spots = Vec::new();
+        let mut surfaces = Vec::new();
         let mut positions = Vec::with_capacity(portfolio.positions.len());
         for position in &portfolio.positions {
             let symbol = position.instrument.underlying();
@@ -68,6 +72,7 @@ impl<'m> PreparedBook<'m> {
                 None => {
                     underlyings.push(symbol.to_owned());
                     spots.push(data.spot);
+                    surfaces.push(data.surface.as_ref());
                     underlyings.len() - 1
                 }
             };
@@ -117,7 +122,7 @@ impl<'m> PreparedBook<'m> {
                 valuation,
             });
         }
-        Ok(Self { underlyings, spots, positions })
+        Ok(Self { underlyings, spots, surfaces, positions })
     }
 
     /// Mark-to-market of the whole book (USD).
@@ -127,18 +132,18 @@ impl<'m> PreparedBook<'m> {
 }
 
 impl PreparedPosition<'_> {
-    /// P&L of the position under `shock`, after `horizon_years` of time decay (0 for an
-    /// instantaneous scenario).
-    #[inline]
-    pub fn pnl(
+    /// The position as seen `horizon_years` ahead (0 for an instantaneous scenario): remaining
+    /// expiry, discount factor, smile and vol-shock term scale fixed once, so that each
+    /// scenario or path costs one Black-76 price.
+    pub fn at_horizon(
         &self,
-        shock: &ShockVector,
-        terms: &VolTermScaling,
         horizon_years: f64,
-    ) -> Result<f64> {
-        let spot_return = shock.spot_return[self.underlying];
-        match &self.exposure {
-            Exposure::DeltaOne { pnl_per_return } => Ok(pnl_per_return * spot_return),
+        terms: &VolTermScaling,
+    ) -> Result<HorizonPosition> {
+        let pricing = match &self.exposure {
+            Exposure::DeltaOne { pnl_per_return } => {
+                HorizonPricing::DeltaOne { pnl_per_return: *pnl_per_return }
+            }
             Exposure::Option {
                 kind,
                 forward,
@@ -149,31 +154,109 @@ impl PreparedPosition<'_> {
                 surface,
                 flat_vol,
             } => {
-                let shocked_forward = forward * (1.0 + spot_return);
                 let remaining = (expiry_years - horizon_years).max(0.0);
+                // At expiry the option is worth its intrinsic value whatever the vol: read the
+                // smile at a tiny positive time so its domain checks hold.
+                let smile = match flat_vol {
+                    Some(_) => None,
+                    None => Some(surface.smile(remaining.max(1e-9))?),
+                };
+                HorizonPricing::Option {
+                    kind: *kind,
+                    forward: *forward,
+                    strike: *strike,
+                    remaining,
+                    discount_factor: (-rate * remaining).exp(),
+                    base_price: *base_price,
+                    smile,
+                    flat_vol: flat_vol.unwrap_or(0.0),
+                    vol_term_scale: terms.scale(remaining),
+                }
+            }
+        };
+        Ok(HorizonPosition { underlying: self.underlying, size: self.size, pricing })
+    }
+}
+
+/// How a position is repriced at a fixed horizon.
+#[derive(Debug, Clone, Copy)]
+enum HorizonPricing {
+    DeltaOne {
+        pnl_per_return: f64,
+    },
+    Option {
+        kind: OptionKind,
+        forward: f64,
+        strike: f64,
+        remaining: f64,
+        discount_factor: f64,
+        base_price: f64,
+        /// `None` under flat vol.
+        smile: Option<ExpirySmile>,
+        flat_vol: f64,
+        vol_term_scale: f64,
+    },
+}
+
+/// A position prepared for repeated revaluation at one horizon.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HorizonPosition {
+    pub underlying: usize,
+    size: f64,
+    pricing: HorizonPricing,
+}
+
+impl HorizonPosition {
+    /// P&L under `shock` (USD).
+    #[inline]
+    pub fn pnl(&self, shock: &ShockVector) -> Result<f64> {
+        let spot_return = shock.spot_return[self.underlying];
+        match &self.pricing {
+            HorizonPricing::DeltaOne { pnl_per_return } => Ok(pnl_per_return * spot_return),
+            HorizonPricing::Option {
+                kind,
+                forward,
+                strike,
+                remaining,
+                discount_factor,
+                base_price,
+                smile,
+                flat_vol,
+                vol_term_scale,
+            } => {
+                let shocked_forward = forward * (1.0 + spot_return);
                 let log_moneyness = (strike / shocked_forward).ln();
+                let base_vol = match smile {
+                    Some(smile) => smile.vol(log_moneyness).ok_or(SurfaceError::InvalidQuery {
+                        field: "log_moneyness",
+                        value: log_moneyness,
+                        reason: "total variance is zero there: no implied vol",
+                    })?,
+                    None => *flat_vol,
+                };
                 let vol_level = shock.vol_level[self.underlying];
                 let skew = shock.skew_rotation[self.underlying];
-                let base_vol = match flat_vol {
-                    Some(vol) => *vol,
-                    // The surface is queried at a tiny positive time at expiry (intrinsic anyway).
-                    None => surface.vol(log_moneyness, remaining.max(1e-9))?,
-                };
-                let vol = (base_vol
-                    * terms.multiplier(vol_level, remaining)
-                    * (1.0 - skew * log_moneyness))
-                    .max(0.01 * base_vol);
-                let discount_factor = (-rate * remaining).exp();
+                let level = VolTermScaling::multiplier_from_scale(vol_level, *vol_term_scale);
+                let vol = (base_vol * level * (1.0 - skew * log_moneyness)).max(0.01 * base_vol);
                 let price = black76::price(
                     *kind,
                     shocked_forward,
                     *strike,
-                    remaining,
+                    *remaining,
                     vol,
-                    discount_factor,
+                    *discount_factor,
                 );
                 Ok(self.size * (price - base_price))
             }
         }
     }
+}
+
+/// A whole book at one horizon.
+pub(crate) fn at_horizon(
+    book: &PreparedBook<'_>,
+    horizon_years: f64,
+    terms: &VolTermScaling,
+) -> Result<Vec<HorizonPosition>> {
+    book.positions.iter().map(|p| p.at_horizon(horizon_years, terms)).collect()
 }

@@ -375,7 +375,7 @@ impl Problem {
         let bd = &self.bounds;
         // Lee's bound with a hair of slack so b(1 + |rho|) <= 2 survives rounding.
         let lee = 2.0 * sigma * (1.0 - 1e-9) / s;
-        let mut cons = vec![
+        let cons = [
             Constraint { row: [1.0, 0.0, 0.0], rhs: bd.a[0] / s },
             Constraint { row: [-1.0, 0.0, 0.0], rhs: -bd.a[1] / s },
             Constraint { row: [0.0, 0.0, 1.0], rhs: bd.b[0] * sigma / s },
@@ -389,20 +389,16 @@ impl Problem {
             qp::minimise(&h, &g, &cons)?
         } else {
             // w(k_j) = a + d y_j + c z_j >= floor_j: linear, so the calendar floor is just more
-            // constraints. Feasible start: the flattest admissible smile lifted over the floor.
-            let c_start = (bd.b[0] * sigma / s).max(0.0);
-            let d_start = (0.0_f64).clamp(bd.rho[0] * c_start, bd.rho[1] * c_start);
-            let mut a_start = bd.a[0] / s;
-            for &(k, floor) in &self.floor {
-                let y = (k - m) / sigma;
-                cons.push(Constraint { row: [1.0, y, (y * y + 1.0).sqrt()], rhs: floor });
-                a_start = a_start.max(floor - d_start * y - c_start * (y * y + 1.0).sqrt());
-            }
-            let a_start = a_start + 1e-12 * (1.0 + a_start.abs());
-            if a_start > bd.a[1] / s {
-                return None;
-            }
-            qp::minimise_from(&h, &g, &cons, [a_start, d_start, c_start])?
+            // constraints, added as needed.
+            let floor: Vec<Constraint> = self
+                .floor
+                .iter()
+                .map(|&(k, floor)| {
+                    let y = (k - m) / sigma;
+                    Constraint { row: [1.0, y, (y * y + 1.0).sqrt()], rhs: floor }
+                })
+                .collect();
+            qp::minimise_with_cuts(&h, &g, &cons, &floor)?
         };
         let mut value = (v + c0).max(0.0);
         // With a negative lower bound on `a` the minimum of w can go negative: penalise.

@@ -17,4 +17,4 @@ pub use calibrate::{
     FitReport, QuoteVol, SliceFit, SliceQuote, SviBounds, Weighting,
 };
 pub use svi::{SviParams, SviSlice};
-pub use vol_surface::VolSurface;
+pub use vol_surface::{ExpirySmile, VolSurface};

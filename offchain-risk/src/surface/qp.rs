@@ -1,6 +1,7 @@
 //! A tiny dense convex quadratic program: minimise `x'Hx - 2 g'x` over `x` in R^3 subject to a
 //! handful of linear inequalities `A x >= h`. Used by the SVI calibrator's inner step, where the
-//! problem is 3 variables and 8 constraints, so enumerating active sets of size <= 3 and taking
+//! problem is 3 variables and 8 box-like constraints (plus, for later expiries, calendar-floor
+//! constraints added by constraint generation), so enumerating active sets of size <= 3 and taking
 //! the first KKT point is both exact and fast (the optimum has at most 3 active constraints that
 //! matter: a vertex of the feasible polytope in 3-D).
 
@@ -151,106 +152,49 @@ pub(crate) fn minimise(
     best
 }
 
-/// Primal active-set method for the same problem with any number of constraints, started from
-/// a feasible `x0`. In 3-D a working set holds at most 3 independent constraints (then the
-/// equality-constrained minimiser is the point itself), so each iteration is a <= 6 x 6 solve.
-/// Returns `None` if `x0` is infeasible or the iteration fails to converge.
-pub(crate) fn minimise_from(
+/// The same problem with many more constraints (`extra`, e.g. the calibrator's calendar floor)
+/// by constraint generation: solve exactly with `base` plus the extra constraints found so far,
+/// add the most violated extra constraint, repeat. Each round is the exact enumeration of
+/// [`minimise`] (degenerate vertices are harmless there), and the loop ends once nothing is
+/// violated, which is then the optimum over all constraints (the feasible set only shrank
+/// towards it). `None` if no feasible point is found within 12 rounds.
+pub(crate) fn minimise_with_cuts(
     h: &[[f64; 3]; 3],
     g: &[f64; 3],
-    cons: &[Constraint],
-    x0: [f64; 3],
+    base: &[Constraint],
+    extra: &[Constraint],
 ) -> Option<([f64; 3], f64)> {
-    if !feasible(cons, &x0) {
-        return None;
-    }
-    let dot = |c: &Constraint, x: &[f64; 3]| c.row[0] * x[0] + c.row[1] * x[1] + c.row[2] * x[2];
-    let mut x = x0;
-    let mut working: Vec<usize> = Vec::with_capacity(3);
-    for _ in 0..200 {
-        let (target, mu) = solve_working(h, g, cons, &working)?;
-        let p = [target[0] - x[0], target[1] - x[1], target[2] - x[2]];
-        let norm = p.iter().map(|v| v.abs()).fold(0.0, f64::max);
-        let x_norm = x.iter().map(|v| v.abs()).fold(1.0, f64::max);
-        if norm <= 1e-13 * x_norm {
-            // At the working set's minimiser: optimal if no multiplier is negative.
-            match mu.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)) {
-                Some((i, &m)) if m < -TOL => {
-                    working.remove(i);
-                }
-                _ => return Some((x, objective(h, g, &x))),
-            }
-            continue;
-        }
-        // Longest feasible step along p, and the constraint that blocks it.
-        let mut alpha = 1.0;
-        let mut blocking = None;
-        for (i, c) in cons.iter().enumerate() {
-            if working.contains(&i) {
-                continue;
-            }
-            let rate = dot(c, &p);
-            if rate < 0.0 {
-                let room = (dot(c, &x) - c.rhs).max(0.0);
-                let a = room / -rate;
-                if a < alpha {
-                    alpha = a;
-                    blocking = Some(i);
-                }
-            }
-        }
-        for j in 0..3 {
-            x[j] += alpha * p[j];
-        }
-        if let Some(i) = blocking {
-            if working.len() < 3 {
-                working.push(i);
-            }
+    let mut working: Vec<Constraint> = base.to_vec();
+    for _ in 0..12 {
+        let (x, f) = minimise(h, g, &working)?;
+        let worst = extra
+            .iter()
+            .map(|c| (c, c.row[0] * x[0] + c.row[1] * x[1] + c.row[2] * x[2] - c.rhs))
+            .min_by(|p, q| p.1.total_cmp(&q.1));
+        match worst {
+            Some((c, slack)) if slack < -TOL => working.push(*c),
+            _ => return Some((x, f)),
         }
     }
     None
-}
-
-/// Minimiser of the objective with the working set at equality, and the multipliers.
-#[allow(clippy::needless_range_loop, reason = "small dense linear algebra reads best with indices")]
-fn solve_working(
-    h: &[[f64; 3]; 3],
-    g: &[f64; 3],
-    cons: &[Constraint],
-    working: &[usize],
-) -> Option<([f64; 3], Vec<f64>)> {
-    let n = 3 + working.len();
-    let mut m = [[0.0; MAX_N]; MAX_N];
-    let mut r = [0.0; MAX_N];
-    for i in 0..3 {
-        m[i][..3].copy_from_slice(&h[i]);
-        r[i] = g[i];
-    }
-    for (s, &ci) in working.iter().enumerate() {
-        for j in 0..3 {
-            m[j][3 + s] = -cons[ci].row[j];
-            m[3 + s][j] = cons[ci].row[j];
-        }
-        r[3 + s] = cons[ci].rhs;
-    }
-    let y = solve(n, m, r)?;
-    Some(([y[0], y[1], y[2]], y[3..n].to_vec()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The active-set method agrees with exhaustive active-set enumeration on random convex
-    /// problems with the SVI calibrator's constraint shape (a box on x0, a cone on (x1, x2)).
+    /// Constraint generation agrees with exhaustive enumeration over all constraints on random
+    /// convex problems shaped like the calibrator's (a box on x0, a cone on (x1, x2), and
+    /// floor constraints x0 + y x1 + sqrt(1 + y^2) x2 >= f).
     #[test]
-    fn active_set_matches_enumeration() {
+    #[allow(clippy::needless_range_loop, reason = "3x3 matrix product")]
+    fn cuts_match_full_enumeration() {
         let mut seed = 12345_u64;
         let mut rnd = || {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
         };
-        for _ in 0..500 {
+        for _ in 0..300 {
             let l = [
                 [1.0 + rnd().abs(), 0.0, 0.0],
                 [rnd(), 1.0 + rnd().abs(), 0.0],
@@ -263,18 +207,26 @@ mod tests {
                 }
             }
             let g = [3.0 * rnd(), 3.0 * rnd(), 3.0 * rnd()];
-            let cons = [
+            let base = [
                 Constraint { row: [1.0, 0.0, 0.0], rhs: 0.0 },
-                Constraint { row: [-1.0, 0.0, 0.0], rhs: -2.0 },
+                Constraint { row: [-1.0, 0.0, 0.0], rhs: -4.0 },
                 Constraint { row: [0.0, 0.0, 1.0], rhs: 0.0 },
                 Constraint { row: [0.0, 1.0, 0.9], rhs: 0.0 },
                 Constraint { row: [0.0, -1.0, 0.9], rhs: 0.0 },
                 Constraint { row: [0.0, -1.0, -1.0], rhs: -1.0 },
                 Constraint { row: [0.0, 1.0, -1.0], rhs: -1.0 },
             ];
-            let (_, f_enum) = minimise(&h, &g, &cons).expect("feasible");
-            let (_, f_as) = minimise_from(&h, &g, &cons, [1.0, 0.0, 0.0]).expect("converges");
-            assert!((f_enum - f_as).abs() <= 1e-9 * (1.0 + f_enum.abs()), "{f_enum} vs {f_as}");
+            let extra: Vec<Constraint> = (0..5)
+                .map(|_| {
+                    let y = 2.0 * rnd();
+                    Constraint { row: [1.0, y, (1.0 + y * y).sqrt()], rhs: 1.0 + rnd() }
+                })
+                .collect();
+            let all: Vec<Constraint> = base.iter().chain(&extra).copied().collect();
+            let (_, f_all) = minimise(&h, &g, &all).expect("feasible");
+            let (x, f_cuts) = minimise_with_cuts(&h, &g, &base, &extra).expect("converges");
+            assert!(feasible(&all, &x));
+            assert!((f_all - f_cuts).abs() <= 1e-9 * (1.0 + f_all.abs()), "{f_all} vs {f_cuts}");
         }
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{self, format_date, format_datetime, ChainFormat, OptionChain};
+use crate::data::{self, format_date, format_datetime, OptionChain};
 use crate::error::DataError;
 use crate::surface::calibrate::{calibrate_surface, CalibrationConfig, FitReport};
 use crate::surface::vol_surface::VolSurface;
@@ -313,9 +313,4 @@ pub fn render_markdown(fits: &[SnapshotFit], config: &CalibrationConfig, command
         s.push('\n');
     }
     s
-}
-
-/// Chains of one file with a label, for the CLI.
-pub fn read_labelled(path: &Path, format: ChainFormat) -> Result<Vec<OptionChain>, DataError> {
-    data::read_chains(path, format)
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::SurfaceError;
 use crate::surface::arbitrage;
-use crate::surface::svi::SviSlice;
+use crate::surface::svi::{SviParams, SviSlice};
 
 /// Implied-volatility surface: SVI slices sorted by strictly increasing expiry.
 ///
@@ -137,6 +137,20 @@ impl VolSurface {
         ])
     }
 
+    /// The smile of expiry `t` as a cheap evaluator: the slice bracketing and interpolation
+    /// weights are fixed once, so each [`ExpirySmile::vol`] costs two SVI evaluations and a
+    /// square root (what scenario revaluation needs, many strikes and shocks per expiry).
+    pub fn smile(&self, t: f64) -> Result<ExpirySmile, SurfaceError> {
+        let tw = self.weights(t)?;
+        Ok(ExpirySmile {
+            lower: self.slices[tw.lo].params,
+            upper: self.slices[tw.hi].params,
+            lower_weight: tw.c0,
+            upper_weight: tw.c1,
+            expiry_years: t,
+        })
+    }
+
     /// Total implied variance w(k, t) = vol² t.
     pub fn total_variance(&self, k: f64, t: f64) -> Result<f64, SurfaceError> {
         Ok(self.total_variance_jet(k, t)?[0])
@@ -189,5 +203,27 @@ impl VolSurface {
         let w = Self::positive_variance(w, k)?;
         let vol = (w / t).sqrt();
         Ok((wt / t - w / (t * t)) / (2.0 * vol))
+    }
+}
+
+/// One expiry's smile, cut from a [`VolSurface`] by [`VolSurface::smile`]; same values as
+/// [`VolSurface::vol`] at that expiry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExpirySmile {
+    lower: SviParams,
+    upper: SviParams,
+    lower_weight: f64,
+    upper_weight: f64,
+    expiry_years: f64,
+}
+
+impl ExpirySmile {
+    /// Implied volatility at log-moneyness `k`, or `None` where the total variance is not
+    /// positive (no implied vol there).
+    #[inline]
+    pub fn vol(&self, k: f64) -> Option<f64> {
+        let w = self.lower_weight * self.lower.total_variance(k)
+            + self.upper_weight * self.upper.total_variance(k);
+        (w > 0.0 && k.is_finite()).then(|| (w / self.expiry_years).sqrt())
     }
 }
