@@ -32,8 +32,8 @@ $(TOOLS_STAMP): package.json package-lock.json
 test: tools fmt-check vectors-check test-rust test-forge ## Every test: Rust workspace, forge (unit, fuzz, invariants, vectors, cross-checks)
 	@echo "make test: all green"
 
-test-rust: tools
-	cargo test --workspace --features margin-types/signer
+test-rust: tools wasm
+	STYLUS_WASM_DIR=$(CARGO_TARGET_DIR)/stylus cargo test --workspace --features margin-types/signer
 	cargo build -p margin-types --target wasm32-unknown-unknown --no-default-features
 
 test-forge: tools
@@ -56,6 +56,9 @@ vectors: ## Regenerate tests/vectors/*.json (deterministic)
 vectors-check: tools ## Fail if the committed vectors differ from what the code generates
 	cargo run -q -p margin-types --features signer --example gen_vectors
 	@git diff --quiet -- tests/vectors || { echo "error: tests/vectors is stale; run 'make vectors' and commit"; git diff --stat -- tests/vectors; exit 1; }
+
+wasm: tools ## Build the Stylus WASM artifacts once, print their compressed sizes, fail above 24,576 bytes
+	scripts/build-wasm.sh
 
 fuzz: tools ## Deeper fuzz and invariant runs
 	FOUNDRY_PROFILE=deep forge test

@@ -7,7 +7,7 @@ mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::OnceLock;
 
 use support::wasm_scan;
 
@@ -17,10 +17,28 @@ const LIMIT: usize = 24_576;
 const ARTIFACTS: [(&str, Option<&str>); 3] =
     [("engine", None), ("verifier", Some("verifier-module")), ("admin", Some("admin-module"))];
 
-/// Builds every artifact in turn (one cargo lock: the builds share the target directory).
+/// The release artifacts, built once per test binary. With `STYLUS_WASM_DIR` set (as `make test`
+/// does after `scripts/build-wasm.sh` built and measured them), the files there are read instead,
+/// so the WASM is built once per run.
+fn release_wasms() -> &'static [(&'static str, Vec<u8>)] {
+    static WASMS: OnceLock<Vec<(&'static str, Vec<u8>)>> = OnceLock::new();
+    WASMS.get_or_init(|| match std::env::var_os("STYLUS_WASM_DIR") {
+        Some(dir) => ARTIFACTS
+            .iter()
+            .map(|&(name, _)| {
+                let path = PathBuf::from(&dir).join(format!("{name}.wasm"));
+                let wasm = std::fs::read(&path).unwrap_or_else(|error| {
+                    panic!("{}: {error}; run scripts/build-wasm.sh first", path.display())
+                });
+                (name, wasm)
+            })
+            .collect(),
+        None => build_release_wasms(),
+    })
+}
+
+/// Builds every artifact in turn (they share the target directory's output path).
 fn build_release_wasms() -> Vec<(&'static str, Vec<u8>)> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let target_dir = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -52,8 +70,8 @@ fn build_release_wasms() -> Vec<(&'static str, Vec<u8>)> {
 
 #[test]
 fn release_wasm_uses_only_what_stylus_accepts() {
-    for (name, wasm) in build_release_wasms() {
-        if let Err(problems) = wasm_scan::scan(&wasm) {
+    for (name, wasm) in release_wasms() {
+        if let Err(problems) = wasm_scan::scan(wasm) {
             panic!("the {name} WASM uses what Stylus rejects:\n{}", problems.join("\n"));
         }
     }
@@ -79,10 +97,8 @@ fn scan_rejects_floats_reference_types_and_multi_value() {
 
 #[test]
 fn release_wasm_fits_the_stylus_limit() {
-    let sizes: Vec<(&str, usize)> = build_release_wasms()
-        .iter()
-        .map(|(name, wasm)| (*name, wasm_scan::brotli_size(wasm)))
-        .collect();
+    let sizes: Vec<(&str, usize)> =
+        release_wasms().iter().map(|(name, wasm)| (*name, wasm_scan::brotli_size(wasm))).collect();
     assert_eq!(sizes.len(), 3, "engine, verifier module, admin module");
     for (name, size) in sizes {
         assert!(
