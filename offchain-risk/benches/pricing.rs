@@ -4,6 +4,9 @@
 //!
 //! Run with `cargo bench -p offchain-risk --bench pricing`.
 
+// criterion_group!/criterion_main! generate undocumented functions.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -30,7 +33,7 @@ fn book() -> OptionBatch {
         let vol = atm_vol * (1.0 + 0.08 * z * z);
         let forward = 60_000.0;
         let strike = (forward * (z * vol * t.sqrt()).exp()).clamp(0.5 * forward, 2.0 * forward);
-        let kind = if i % 2 == 0 { OptionKind::Call } else { OptionKind::Put };
+        let kind = if i.is_multiple_of(2) { OptionKind::Call } else { OptionKind::Put };
         batch.push(kind, forward, strike, t, vol, 0.06 * ((i % 7) as f64 / 6.0));
         i += 1;
     }

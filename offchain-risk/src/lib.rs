@@ -8,11 +8,14 @@
 //! which checks butterfly and calendar arbitrage. Everything here is pure: no chain I/O, no clock
 //! reads; time enters only through the snapshot's timestamp.
 
+pub mod backtest;
 pub mod collateral;
 pub mod data;
+pub mod efficiency;
 pub mod error;
 pub mod history;
 pub mod instrument;
+pub mod liquidation;
 pub mod margin;
 pub mod market;
 pub mod pricing;

@@ -199,21 +199,21 @@ impl PathModel {
             }
             spot_vols.push(vol);
         }
-        let mut correlation = vec![vec![0.0; n]; n];
-        for i in 0..n {
-            correlation[i][i] = 1.0;
-            for j in 0..i {
-                let (a, b) = (&book.underlyings[i], &book.underlyings[j]);
-                let rho = config
-                    .correlations
-                    .get(&format!("{a}/{b}"))
-                    .or_else(|| config.correlations.get(&format!("{b}/{a}")))
-                    .copied()
-                    .unwrap_or(config.default_correlation);
-                correlation[i][j] = rho;
-                correlation[j][i] = rho;
-            }
-        }
+        let pair_correlation = |a: &str, b: &str| {
+            config
+                .correlations
+                .get(&format!("{a}/{b}"))
+                .or_else(|| config.correlations.get(&format!("{b}/{a}")))
+                .copied()
+                .unwrap_or(config.default_correlation)
+        };
+        let names = &book.underlyings;
+        let correlation: Vec<Vec<f64>> = names
+            .iter()
+            .map(|a| {
+                names.iter().map(|b| if a == b { 1.0 } else { pair_correlation(a, b) }).collect()
+            })
+            .collect();
         let cholesky = cholesky(&correlation).ok_or_else(|| {
             invalid("correlations".to_owned(), "the correlation matrix is not positive definite")
         })?;
@@ -225,7 +225,7 @@ impl PathModel {
                 ));
             }
         }
-        if !(config.spot_vol_correlation.abs() <= 1.0) {
+        if config.spot_vol_correlation.is_nan() || config.spot_vol_correlation.abs() > 1.0 {
             return Err(invalid("spot_vol_correlation".to_owned(), "must lie in [-1, 1]"));
         }
         Ok(Self {

@@ -20,7 +20,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::normal::{cdf_over_pdf, erfcx, norm_cdf, product_residual, INV_SQRT_2PI};
+use super::normal::{
+    cdf_over_pdf, erfcx, norm_cdf, product_residual, INV_SQRT_2PI, SQRT_PI_OVER_2,
+};
 use crate::error::PricingError;
 
 /// Call or put.
@@ -80,21 +82,41 @@ const PLAIN_FORMULA_THRESHOLD: f64 = 0.85;
 /// With h = x/s and t = s/2, b = φ(h)e^(−t²/2)·[Y(h+t) − Y(h−t)], Y = Φ/φ, evaluated in four
 /// regions (Jäckel, "Let's Be Rational", §3) so the difference never loses more than a few bits.
 pub fn normalised_otm_call(x: f64, s: f64) -> f64 {
+    normalised_otm_call_and_vega(x, s).0
+}
+
+/// [`normalised_otm_call`] and [`normalised_vega`] together, sharing the Gaussian factor (the
+/// implied-vol solver needs both at every step).
+pub(crate) fn normalised_otm_call_and_vega(x: f64, s: f64) -> (f64, f64) {
     let h = x / s;
     let t = 0.5 * s;
-    if h < ASYMPTOTIC_H_THRESHOLD && h + t < ASYMPTOTIC_H_THRESHOLD + SMALL_T_THRESHOLD {
-        asymptotic_region(h, t) * gaussian_factor(x, s)
+    let gaussian = gaussian_factor(x, s);
+    let vega = INV_SQRT_2PI * gaussian;
+    let b = if h < ASYMPTOTIC_H_THRESHOLD && h + t < ASYMPTOTIC_H_THRESHOLD + SMALL_T_THRESHOLD {
+        asymptotic_region(h, t) * gaussian
     } else if t < SMALL_T_THRESHOLD {
-        small_t_region(h, t) * gaussian_factor(x, s)
+        small_t_region(h, t) * gaussian
     } else if h + t > PLAIN_FORMULA_THRESHOLD {
         (0.5 * x).exp() * norm_cdf(h + t) - (-0.5 * x).exp() * norm_cdf(h - t)
     } else {
         // Both erfcx arguments are ≥ −0.6; their difference loses at most ~5 bits here.
-        0.5 * gaussian_factor(x, s)
+        0.5 * gaussian
             * (erfcx(-(h + t) * std::f64::consts::FRAC_1_SQRT_2)
                 - erfcx(-(h - t) * std::f64::consts::FRAC_1_SQRT_2))
-    }
+    };
+    (b, vega)
 }
+
+/// 1/n for n < 44: the small-t series divides by n at every term.
+const RECIPROCALS: [f64; 44] = {
+    let mut table = [0.0; 44];
+    let mut n = 1;
+    while n < 44 {
+        table[n] = 1.0 / n as f64;
+        n += 1;
+    }
+    table
+};
 
 /// h + t < −9.79, h < −10: φ(h)e^(−t²/2)-free part of b, i.e. Y(h+t) − Y(h−t), by the
 /// asymptotic series of Y, differenced term by term.
@@ -136,14 +158,16 @@ fn small_t_region(h: f64, t: f64) -> f64 {
     let mut z_prev = y0;
     let mut z = (1.0 + h * y0) * t;
     let mut sum = z;
-    let mut n = 1.0;
-    while n < 40.0 {
-        let z_next = (ht * z + tt * z_prev) / (n + 1.0);
-        let z_next2 = (ht * z_next + tt * z) / (n + 2.0);
+    // t < 0.21 and |h| ≤ 10: successive odd terms shrink by at least ~(t/max(1,|h|))²·…, so
+    // 20 pairs are far more than the ~1e-17 cut-off ever needs.
+    let mut n = 1;
+    while n < 41 {
+        let z_next = (ht * z + tt * z_prev) * RECIPROCALS[n + 1];
+        let z_next2 = (ht * z_next + tt * z) * RECIPROCALS[n + 2];
         z_prev = z_next;
         z = z_next2;
         sum += z;
-        n += 2.0;
+        n += 2;
         if z.abs() <= 1e-17 * sum {
             break;
         }
@@ -192,22 +216,47 @@ pub fn normalised_vega(x: f64, s: f64) -> f64 {
     INV_SQRT_2PI * gaussian_factor(x, s)
 }
 
-/// The undiscounted price F·θΦ(θd₁) − K·θΦ(θd₂) from the two CDF values, falling back to the
-/// normalised Black function when the subtraction would lose more than two bits.
+/// ln(F/K) to a few ulp of the exact log of the two doubles: the rounding of F/K, which near
+/// the money is a relative error ε/|x| of x (and moves tiny-vol prices by h² times that), is
+/// recovered from an error-free product and added as a first-order correction.
 #[inline]
+pub fn log_moneyness(forward: f64, strike: f64) -> f64 {
+    let ratio = forward / strike;
+    let product = ratio * strike;
+    // forward − ratio·strike exactly; its ratio to forward is the relative rounding of `ratio`.
+    let residual = (forward - product) - product_residual(ratio, strike, product);
+    ratio.ln() + residual / forward
+}
+
+/// Whether the textbook difference θ(long − short) is accurate to ~1e-13 relative.
+///
+/// Its error is about ε·(4 + d²)·max(long, short)/value: a few ulp from each Φ, plus the rounding
+/// of d (relative ε, amplified by |d| in the tail of Φ), all multiplied by the cancellation
+/// factor. 450·ε ≈ 1e-13.
+#[inline]
+fn textbook_is_accurate(value: f64, long_leg: f64, short_leg: f64, d1: f64, d2: f64) -> bool {
+    450.0 * value >= (4.0 + (d1 * d1).max(d2 * d2)) * long_leg.max(short_leg)
+}
+
+/// The undiscounted price F·θΦ(θd₁) − K·θΦ(θd₂) from the two CDF values, falling back to the
+/// normalised Black function where the subtraction would cost more than ~1e-13 relative.
+#[inline]
+#[allow(clippy::too_many_arguments)] // The shared intermediates of the caller, passed to avoid recomputing them.
 fn undiscounted_price(
     theta: f64,
     forward: f64,
     strike: f64,
     x: f64,
     s: f64,
+    d1: f64,
+    d2: f64,
     n1: f64,
     n2: f64,
 ) -> f64 {
     let long_leg = forward * n1;
     let short_leg = strike * n2;
     let value = theta * (long_leg - short_leg);
-    if value > 0.25 * long_leg.max(short_leg) {
+    if textbook_is_accurate(value, long_leg, short_leg, d1, d2) {
         // Deep in the money the time value can be below the rounding of the two legs: never
         // return less than the intrinsic value (the implied-vol solver rejects such prices).
         value.max(theta * (forward - strike))
@@ -221,6 +270,52 @@ fn undiscounted_price(
 fn accurate_undiscounted_price(theta: f64, forward: f64, strike: f64, x: f64, s: f64) -> f64 {
     let intrinsic = (theta * (forward - strike)).max(0.0);
     intrinsic + forward.sqrt() * strike.sqrt() * normalised_otm_call(-x.abs(), s)
+}
+
+/// The shared intermediates of the textbook formula: x = ln(F/K), d₁, d₂, φ(d₁), Φ(θd₁),
+/// Φ(θd₂).
+///
+/// φ(d₁) is computed once (with the rounding of d₁² compensated) and both CDFs derive from it:
+/// Φ(z) = φ(z)·Y(z) with Y(z) = √(π/2)·erfcx(−z/√2) in the lower tail (1 − that above), and
+/// φ(d₂) = φ(d₁)·F/K. One `exp` and two polynomial `erfcx` instead of three exponentials inside
+/// two `erfc` calls.
+struct Moneyness {
+    x: f64,
+    d1: f64,
+    d2: f64,
+    pdf1: f64,
+    n1: f64,
+    n2: f64,
+}
+
+#[inline]
+fn moneyness(theta: f64, forward: f64, strike: f64, s: f64) -> Moneyness {
+    let ratio = forward / strike;
+    let x = log_moneyness(forward, strike);
+    let d1 = x / s + 0.5 * s;
+    let d2 = d1 - s;
+    let d1_sq = d1 * d1;
+    let pdf1 = INV_SQRT_2PI * (-0.5 * d1_sq).exp() * (1.0 - 0.5 * product_residual(d1, d1, d1_sq));
+    let pdf2 = pdf1 * ratio;
+    Moneyness {
+        x,
+        d1,
+        d2,
+        pdf1,
+        n1: cdf_given_pdf(theta * d1, pdf1),
+        n2: cdf_given_pdf(theta * d2, pdf2),
+    }
+}
+
+/// Φ(z) from φ(z): φ(z)·Y(−|z|) is the tail beyond |z|, without cancellation.
+#[inline]
+fn cdf_given_pdf(z: f64, pdf: f64) -> f64 {
+    let tail = pdf * SQRT_PI_OVER_2 * erfcx(z.abs() * std::f64::consts::FRAC_1_SQRT_2);
+    if z <= 0.0 {
+        tail
+    } else {
+        1.0 - tail
+    }
 }
 
 /// Black-76 price df·θ(F·Φ(θd₁) − K·Φ(θd₂)), d₁,₂ = (ln(F/K) ± σ²T/2)/(σ√T).
@@ -241,12 +336,8 @@ pub fn price(
     if s <= 0.0 {
         return discount_factor * (theta * (forward - strike)).max(0.0);
     }
-    let x = (forward / strike).ln();
-    let d1 = x / s + 0.5 * s;
-    let d2 = d1 - s;
-    let n1 = norm_cdf(theta * d1);
-    let n2 = norm_cdf(theta * d2);
-    discount_factor * undiscounted_price(theta, forward, strike, x, s, n1, n2)
+    let m = moneyness(theta, forward, strike, s);
+    discount_factor * undiscounted_price(theta, forward, strike, m.x, s, m.d1, m.d2, m.n1, m.n2)
 }
 
 /// The quantities every Greek is built from, computed once.
@@ -279,22 +370,18 @@ fn core(
     let theta = kind.sign();
     let sqrt_t = expiry_years.sqrt();
     let s = vol * sqrt_t;
-    let x = (forward / strike).ln();
-    let d1 = x / s + 0.5 * s;
-    let d2 = d1 - s;
-    let n1 = norm_cdf(theta * d1);
-    let n2 = norm_cdf(theta * d2);
+    let m = moneyness(theta, forward, strike, s);
     Core {
         theta,
         s,
         sqrt_t,
-        d1,
-        d2,
-        n1,
-        n2,
-        pdf1: INV_SQRT_2PI * (-0.5 * d1 * d1).exp(),
+        d1: m.d1,
+        d2: m.d2,
+        n1: m.n1,
+        n2: m.n2,
+        pdf1: m.pdf1,
         df: (-rate * expiry_years).exp(),
-        undiscounted: undiscounted_price(theta, forward, strike, x, s, n1, n2),
+        undiscounted: undiscounted_price(theta, forward, strike, m.x, s, m.d1, m.d2, m.n1, m.n2),
     }
 }
 
@@ -649,20 +736,15 @@ pub fn greeks_batch(batch: &OptionBatch, out: &mut GreeksBatch) {
         let theta = if is_call { 1.0 } else { -1.0 };
         let sqrt_t = expiry_years.sqrt();
         let s = vol * sqrt_t;
-        let x = (forward / strike).ln();
-        let d1 = x / s + 0.5 * s;
-        let d2 = d1 - s;
-        let n1 = norm_cdf(theta * d1);
-        let n2 = norm_cdf(theta * d2);
-        let pdf1 = INV_SQRT_2PI * (-0.5 * d1 * d1).exp();
+        let Moneyness { d1, d2, pdf1, n1, n2, .. } = moneyness(theta, forward, strike, s);
         let df = (-rate * expiry_years).exp();
         let long_leg = forward * n1;
         let short_leg = strike * n2;
         let undiscounted = (theta * (long_leg - short_leg)).max(theta * (forward - strike));
         // Same test as `undiscounted_price`; failing lanes (and s = 0, where d₁ is not finite
         // or the comparison fails) get NaN and are redone below.
-        let well_conditioned =
-            s > 0.0 && theta * (long_leg - short_leg) > 0.25 * long_leg.max(short_leg);
+        let well_conditioned = s > 0.0
+            && textbook_is_accurate(theta * (long_leg - short_leg), long_leg, short_leg, d1, d2);
         let value = df * undiscounted;
         let vega_i = df * forward * pdf1 * sqrt_t;
         *price = if well_conditioned { value } else { f64::NAN };

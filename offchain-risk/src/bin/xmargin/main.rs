@@ -3,9 +3,12 @@
 // The CLI's job is to print: stdout carries results, stderr carries errors.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod backtest;
 mod calibrate;
+mod efficiency;
 mod io;
 mod iv;
+mod margin_cmd;
 mod price;
 
 use std::process::ExitCode;
@@ -28,6 +31,12 @@ enum Command {
     Iv(iv::IvArgs),
     /// Calibrate SVI volatility surfaces to option quotes; write the surface, a fit report, charts.
     Calibrate(calibrate::CalibrateArgs),
+    /// Margin a portfolio under the four models (or one) with a per-position breakdown.
+    Margin(margin_cmd::MarginArgs),
+    /// Margin the canonical portfolios under every model; write the capital-efficiency table and chart.
+    Efficiency(efficiency::EfficiencyArgs),
+    /// Backtest every margin model against realised losses on real history; write docs/BACKTEST.md and charts.
+    Backtest(backtest::BacktestArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +45,9 @@ fn main() -> ExitCode {
         Command::Price(args) => price::run(args),
         Command::Iv(args) => iv::run(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Margin(args) => margin_cmd::run(args),
+        Command::Efficiency(args) => efficiency::run(args),
+        Command::Backtest(args) => backtest::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
