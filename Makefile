@@ -13,7 +13,7 @@ export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
 TOOLS_STAMP := node_modules/.tools-stamp
 
-.PHONY: help tools test test-rust test-forge fmt-check lint bench vectors vectors-check wasm fuzz clean
+.PHONY: help tools demo test test-rust test-forge fmt-check lint bench vectors vectors-check wasm fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -28,6 +28,11 @@ $(TOOLS_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm not found; install npm (e.g. 'apt-get install npm'), then rerun 'make tools'"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+demo: tools ## Scripted story on anvil: 3 keepers, Safe governance, a shock, step-by-step liquidation (docs/DEMO.md)
+	forge build
+	cargo build -q -p margin-keeper --bin demo
+	$(CARGO_TARGET_DIR)/debug/demo
 
 test: tools fmt-check vectors-check test-rust test-forge ## Every test: Rust workspace, forge (unit, fuzz, invariants, vectors, cross-checks)
 	@echo "make test: all green"

@@ -187,6 +187,33 @@ impl Chain {
         }
     }
 
+    /// `eth_call` to the engine at block `block` (retried on transport errors); a revert comes
+    /// back as [`KeeperError::Reverted`].
+    pub async fn call_at(&self, calldata: Vec<u8>, block: u64) -> Result<Bytes> {
+        let tx = TransactionRequest::default()
+            .with_from(self.from)
+            .with_to(self.engine)
+            .with_input(calldata);
+        let mut delay = self.retry.initial_backoff;
+        let mut attempt = 1;
+        loop {
+            match self.provider.call(tx.clone()).block(block.into()).await {
+                Ok(out) => return Ok(out),
+                Err(error) => {
+                    if let Some(data) = error.as_error_resp().and_then(|e| e.as_revert_data()) {
+                        return Err(KeeperError::Reverted { revert: decode_revert(&data) });
+                    }
+                    if attempt >= self.retry.attempts || !is_transient(&error) {
+                        return Err(rpc_error(format!("eth_call: {error}")));
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.retry.max_backoff);
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
     /// `eth_call` to the engine; a revert comes back as [`KeeperError::Reverted`].
     pub async fn call(&self, calldata: Vec<u8>) -> Result<Bytes> {
         let tx = TransactionRequest::default()
@@ -217,7 +244,16 @@ impl Chain {
     /// Deploys `code` (creation bytecode followed by constructor arguments) and returns the
     /// new contract's address.
     pub async fn deploy(&self, code: Vec<u8>) -> Result<Address> {
-        let tx = TransactionRequest::default().with_from(self.from).with_deploy_code(code);
+        // An explicit nonce: `send` sets its own, so the provider's cached one may be stale.
+        let nonce = self
+            .retrying("eth_getTransactionCount", || {
+                self.provider.get_transaction_count(self.from).pending().into_future()
+            })
+            .await?;
+        let tx = TransactionRequest::default()
+            .with_from(self.from)
+            .with_deploy_code(code)
+            .with_nonce(nonce);
         let pending = self
             .provider
             .send_transaction(tx)

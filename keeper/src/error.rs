@@ -31,6 +31,16 @@ pub enum KeeperError {
         /// The conflicting report hash.
         requested: B256,
     },
+    /// Refused: this keeper already signed another batch for the block.
+    #[error("refusing to double-sign: block {block} already signed with root {signed}, asked to sign {requested}")]
+    BlockAlreadySigned {
+        /// The observed block.
+        block: u64,
+        /// The root signed before.
+        signed: B256,
+        /// The conflicting root.
+        requested: B256,
+    },
     /// A protocol-level failure (signature, Merkle proof, key).
     #[error(transparent)]
     Protocol(#[from] margin_types::ProtocolError),

@@ -11,13 +11,20 @@
 //!    signs in [`store::SignedStore`] so a restart can never double-sign.
 //! 4. **Execute**: the leader submits `postBatch` once a quorum of signatures is in.
 pub mod batch;
+pub mod bot;
 pub mod chain;
+pub mod cluster;
+pub mod config;
 pub mod cosign;
+pub mod deploy;
 pub mod devnet;
 pub mod error;
 pub mod index;
+pub mod market;
 pub mod metrics;
 pub mod model;
+pub mod node;
+pub mod risk;
 pub mod safe;
 pub mod store;
 

@@ -1,9 +1,11 @@
 //! What this keeper has signed, persisted in SQLite so that a restart can never double-sign.
 //!
 //! Flow: before a keeper signs a batch it records every margin report in it as
-//! `(account, positionsNonce) -> report hash`, in one transaction with the batch itself. A
-//! second, different report for the same account and nonce is refused; the same report again
-//! (a resubmission) is allowed.
+//! `(account, positionsNonce, observedBlock) -> report hash`, in one transaction with the batch
+//! itself. A second, different report for the same account, nonce and block is refused, and so
+//! is a second batch (another root) for an observed block already signed; the same report or
+//! batch again (a resubmission) is allowed. A report for the same nonce at a later block is a
+//! new observation (the market moved), not a conflict: the engine keeps the newer one.
 
 use std::path::Path;
 
@@ -49,7 +51,7 @@ impl SignedStore {
                  positions_nonce INTEGER NOT NULL,
                  report_hash TEXT NOT NULL,
                  observed_block INTEGER NOT NULL,
-                 PRIMARY KEY (account, positions_nonce)
+                 PRIMARY KEY (account, positions_nonce, observed_block)
              );
              CREATE TABLE IF NOT EXISTS signed_batches (
                  root TEXT PRIMARY KEY,
@@ -70,11 +72,31 @@ impl SignedStore {
         reports: &[SignedReport],
     ) -> Result<()> {
         let tx = self.db.transaction()?;
+        // One root per observed block: a keeper signs at most one batch per block.
+        let signed_root: Option<String> = tx
+            .query_row(
+                "SELECT root FROM signed_batches WHERE observed_block = ?1 AND root != ?2 LIMIT 1",
+                params![observed_block as i64, root.to_string()],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(signed) = signed_root {
+            return Err(KeeperError::BlockAlreadySigned {
+                block: observed_block,
+                signed: signed.parse().unwrap_or_default(),
+                requested: root,
+            });
+        }
         for report in reports {
             let existing: Option<String> = tx
                 .query_row(
-                    "SELECT report_hash FROM signed_reports WHERE account = ?1 AND positions_nonce = ?2",
-                    params![report.account.to_string(), report.positions_nonce as i64],
+                    "SELECT report_hash FROM signed_reports
+                     WHERE account = ?1 AND positions_nonce = ?2 AND observed_block = ?3",
+                    params![
+                        report.account.to_string(),
+                        report.positions_nonce as i64,
+                        observed_block as i64
+                    ],
                     |row| row.get(0),
                 )
                 .optional()?;
@@ -136,17 +158,25 @@ mod tests {
     fn same_report_twice_is_allowed_a_different_one_is_refused() {
         let mut store = SignedStore::in_memory().unwrap();
         store.record_batch(B256::repeat_byte(1), B256::ZERO, 10, &[report(3, 0xaa)]).unwrap();
-        store.record_batch(B256::repeat_byte(2), B256::ZERO, 11, &[report(3, 0xaa)]).unwrap();
+        // The same report again (a resubmission of the same batch): fine.
+        store.record_batch(B256::repeat_byte(1), B256::ZERO, 10, &[report(3, 0xaa)]).unwrap();
+        // The same nonce observed at a later block (the market moved): a new observation.
+        store.record_batch(B256::repeat_byte(2), B256::ZERO, 11, &[report(3, 0xbb)]).unwrap();
         let refused = store.record_batch(
-            B256::repeat_byte(3),
+            B256::repeat_byte(1),
             B256::ZERO,
-            12,
-            &[report(4, 0xcc), report(3, 0xbb)],
+            10,
+            &[report(4, 0xcc), report(3, 0xcc)],
         );
         assert!(matches!(refused, Err(KeeperError::DoubleSign { positions_nonce: 3, .. })));
-        // The refused batch left nothing behind: nonce 4 is still free for any report.
-        store.record_batch(B256::repeat_byte(4), B256::ZERO, 12, &[report(4, 0xdd)]).unwrap();
-        assert_eq!(store.signed_batch_count().unwrap(), 3);
+        // The refused batch left nothing behind: nonce 4 at block 10 is still free.
+        store.record_batch(B256::repeat_byte(1), B256::ZERO, 10, &[report(4, 0xdd)]).unwrap();
+        assert_eq!(store.signed_batch_count().unwrap(), 2);
+        // A second, different batch for block 10: refused.
+        assert!(matches!(
+            store.record_batch(B256::repeat_byte(5), B256::ZERO, 10, &[]),
+            Err(KeeperError::BlockAlreadySigned { block: 10, .. })
+        ));
     }
 
     #[test]
@@ -161,7 +191,7 @@ mod tests {
         }
         let mut reopened = SignedStore::open(&path).unwrap();
         assert!(matches!(
-            reopened.record_batch(B256::repeat_byte(2), B256::ZERO, 11, &[report(1, 0xbb)]),
+            reopened.record_batch(B256::repeat_byte(1), B256::ZERO, 10, &[report(1, 0xbb)]),
             Err(KeeperError::DoubleSign { .. })
         ));
         std::fs::remove_dir_all(&dir).unwrap();

@@ -1,0 +1,308 @@
+//! `make demo`: the whole system on a local anvil in a couple of minutes, with a readable timeline
+//! and a summary (Markdown + SVG chart of margin ratios) in `demo-output/run-<unix time>/`.
+#![allow(clippy::print_stdout)]
+
+use std::{collections::BTreeMap, path::PathBuf};
+
+use alloy_primitives::{Address, U256};
+use alloy_sol_types::{SolCall, SolEvent};
+use margin_keeper::{
+    bot::LiquidationBot,
+    cluster::{Cluster, ClusterOptions},
+    deploy::{dev_address, Deployment, LIQUIDATOR_KEY, SAFE_OWNER_KEYS},
+    market::Shock,
+    KeeperError,
+};
+use margin_types::abi::{AccountHealth, IMarginEngine, IMarginEngineEvents, ParamChange};
+use plotters::prelude::*;
+
+const E18: u128 = 1_000_000_000_000_000_000;
+const MM: usize = 4;
+const HEDGED: usize = 5;
+const UNHEDGED: usize = 6;
+
+type Series = BTreeMap<&'static str, Vec<(u64, f64)>>;
+
+struct Story {
+    cluster: Cluster,
+    lines: Vec<String>,
+    series: Series,
+}
+
+impl Story {
+    fn say(&mut self, block: u64, text: String) {
+        let line = format!("block {block:>4} | {text}");
+        println!("{line}");
+        self.lines.push(line);
+    }
+
+    async fn health(&self, account: Address) -> Result<AccountHealth, KeeperError> {
+        let out = self
+            .cluster
+            .deployment
+            .chain(0)?
+            .call(IMarginEngine::accountHealthCall { account }.abi_encode())
+            .await?;
+        IMarginEngine::accountHealthCall::abi_decode_returns(&out)
+            .map_err(|e| KeeperError::Rpc(e.to_string()))
+    }
+
+    async fn head(&self) -> Result<u64, KeeperError> {
+        self.cluster.deployment.chain(0)?.head().await
+    }
+
+    /// One block of keeper work; records the margin ratios.
+    async fn block(&mut self) -> Result<(), KeeperError> {
+        self.cluster.mine().await?;
+        let (mut posted, errors) = self.cluster.round().await;
+        for (i, e) in errors {
+            self.say(self.head().await?, format!("keeper-{i}: round failed: {e}"));
+        }
+        let head = self.head().await?;
+        if let Some(batch) = posted.pop() {
+            self.say(
+            head,
+            format!(
+                "batch for block {} posted: {} prices, {} margin reports, {} liquidation steps (quorum 2 of 3)",
+                batch.observed_block,
+                batch.prices.len(),
+                batch.reports.len(),
+                batch.steps.len()
+            ),
+        );
+        }
+        for (name, key) in [("hedged", HEDGED), ("unhedged", UNHEDGED)] {
+            let h = self.health(dev_address(key)).await?;
+            let ratio = if h.maintenanceMargin.is_zero() {
+                f64::NAN
+            } else {
+                h.marginRatioBps.to::<u128>() as f64 / 10_000.0
+            };
+            if ratio.is_finite() {
+                self.series.entry(name).or_default().push((head, ratio));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn usdi(x: alloy_primitives::I256) -> String {
+    format!("{:.0}", i128::try_from(x).unwrap_or_default() as f64 / 1e18)
+}
+
+fn usd(x: U256) -> String {
+    format!("{:.0}", x.to::<u128>() as f64 / 1e18)
+}
+
+async fn run() -> Result<PathBuf, KeeperError> {
+    let started = std::time::Instant::now();
+    let options = ClusterOptions { seconds_per_block: 12, ..ClusterOptions::default() };
+    let cluster = Cluster::start(options).await?;
+    let mut s = Story { cluster, lines: Vec::new(), series: Series::new() };
+    let d: Deployment = s.cluster.deployment.clone();
+    let h0 = s.head().await?;
+    s.say(
+        h0,
+        format!(
+            "anvil up; engine {} (Solidity twin), admin = Safe 1.4.1 {} (2 of 3)",
+            d.engine, d.safe
+        ),
+    );
+    s.say(
+        h0,
+        format!(
+            "3 keepers registered, quorum 2; ETH-PERP listed through the Safe; USDC {} WETH {}",
+            d.usdc, d.weth
+        ),
+    );
+    let spot = d.list_instrument("ETH-SPOT", r#"{"type":"spot","underlying":"ETH"}"#).await?;
+
+    d.fund(MM, d.usdc, U256::from(5_000_000u64 * 1_000_000)).await?;
+    d.fund(HEDGED, d.weth, U256::from(4u64) * U256::from(E18)).await?;
+    d.fund(UNHEDGED, d.usdc, U256::from(8_000u64 * 1_000_000)).await?;
+    d.fund(LIQUIDATOR_KEY, d.usdc, U256::from(500_000u64 * 1_000_000)).await?;
+    let h = s.head().await?;
+    s.say(h, "funded: market maker 5M USDC, hedged trader 4 WETH, unhedged trader 8,000 USDC, liquidator 500k USDC".into());
+    s.block().await?;
+    let (mm, hedged, unhedged) = (dev_address(MM), dev_address(HEDGED), dev_address(UNHEDGED));
+    d.trade(spot, hedged, mm, 10 * E18 as i128, 2_500 * E18).await?;
+    s.block().await?;
+    d.trade(s.cluster.perp, unhedged, mm, 10 * E18 as i128, 2_500 * E18).await?;
+    s.block().await?;
+    d.trade(s.cluster.perp, mm, hedged, 10 * E18 as i128, 2_500 * E18).await?;
+    let h = s.head().await?;
+    s.say(h, "trades: hedged = long 10 ETH spot + short 10 ETH-PERP; unhedged = long 10 ETH-PERP (cash paid at 2,500)".into());
+    for _ in 0..3 {
+        s.block().await?;
+    }
+    let h = s.head().await?;
+    s.cluster.market.push_shock(Shock {
+        at_block: h + 1,
+        underlying: "ETH".into(),
+        spot_factor: 0.75,
+        vol_factor: 1.5,
+    });
+    s.say(h, "MARKET SHOCK scheduled for the next block: ETH spot -25%, implied vol +50%".into());
+    s.block().await?;
+    let u = s.health(unhedged).await?;
+    let hh = s.health(hedged).await?;
+    s.say(s.head().await?, format!(
+        "after the shock: unhedged equity {} vs maintenance {} (liquidatable: {}); hedged equity {} vs maintenance {}",
+        usdi(u.equity), usd(u.maintenanceMargin), u.liquidatable, usdi(hh.equity), usd(hh.maintenanceMargin)
+    ));
+
+    let bot = LiquidationBot::new(d.chain(LIQUIDATOR_KEY)?, s.cluster.urls.clone());
+    for _ in 0..15 {
+        for e in bot.run_once().await? {
+            let size = e.size.unsigned_abs() as f64 / 1e18;
+            s.say(e.block, format!(
+                "liquidation step: {size:.4} ETH-PERP of {} taken over at {:.2} (one step per block, cap 10,000 USD)",
+                e.account, e.mark_price as f64 / 1e18
+            ));
+        }
+        s.block().await?;
+        if !s.health(unhedged).await?.liquidatable {
+            break;
+        }
+    }
+    let u = s.health(unhedged).await?;
+    s.say(
+        s.head().await?,
+        format!(
+            "unhedged account restored: ratio {:.2}x maintenance, liquidatable {}",
+            u.marginRatioBps.to::<u128>() as f64 / 1e4,
+            u.liquidatable
+        ),
+    );
+
+    // Governance: impact first, then sign.
+    let weth_price = s.health(hedged).await?; // hedged holds WETH
+    let removed = weth_price.weightedCollateralValue * U256::from(1_000u64) / U256::from(9_000u64);
+    let after = weth_price.equity - alloy_primitives::I256::try_from(removed).unwrap_or_default();
+    s.say(s.head().await?, format!(
+        "governance proposal: WETH weight 90% -> 80% (tightening, applies at once). Impact: collateral value removed {} USD from {hedged}; equity after {} vs initial {} / maintenance {} -> below initial: {}, below maintenance: {}",
+        usd(removed), usdi(after), usd(weth_price.initialMargin), usd(weth_price.maintenanceMargin),
+        after < alloy_primitives::I256::try_from(weth_price.initialMargin).unwrap_or_default(),
+        after < alloy_primitives::I256::try_from(weth_price.maintenanceMargin).unwrap_or_default()
+    ));
+    d.safe_exec(
+        &SAFE_OWNER_KEYS[..2],
+        d.engine,
+        Deployment::propose_calldata(0, d.weth, U256::from(8_000)),
+    )
+    .await?;
+    s.say(
+        s.head().await?,
+        "Safe owners 1+2 signed (EIP-712 SafeTx) and executed: WETH weight now 80%".into(),
+    );
+    s.block().await?;
+    d.safe_exec(
+        &SAFE_OWNER_KEYS[1..],
+        d.engine,
+        Deployment::propose_calldata(0, d.weth, U256::from(8_500)),
+    )
+    .await?;
+    let logs = d.chain(0)?.engine_logs(d.deploy_block, s.head().await?).await?;
+    let eta = logs
+        .iter()
+        .rev()
+        .find_map(|l| IMarginEngineEvents::ChangeQueued::decode_log(&l.inner).ok().map(|e| e.eta))
+        .ok_or_else(|| KeeperError::Rpc("no ChangeQueued".into()))?;
+    s.say(
+        s.head().await?,
+        format!("loosening WETH 80% -> 85% queued by the Safe behind the 1h timelock (eta {eta})"),
+    );
+    s.cluster.increase_time(3_601).await?;
+    let exec = IMarginEngine::executeChangeCall {
+        change: ParamChange { kind: 0, target: d.weth, value: U256::from(8_500) },
+        eta,
+    };
+    d.chain(0)?.send(None, exec.abi_encode()).await?;
+    s.say(s.head().await?, "timelock elapsed; executeChange applied: WETH weight 85%".into());
+    s.block().await?;
+
+    let dir = PathBuf::from(format!(
+        "demo-output/run-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    chart(&dir.join("margin_ratios.svg"), &s.series)?;
+    let mut md = String::from("# Cross-margin demo run\n\n");
+    md.push_str(&format!("Wall time: {:.1} s. Three keepers (quorum 2), Solidity engine, Safe 1.4.1 admin, anvil.\n\n", started.elapsed().as_secs_f64()));
+    md.push_str("![margin ratios](margin_ratios.svg)\n\n## Timeline\n\n```\n");
+    for l in &s.lines {
+        md.push_str(l);
+        md.push('\n');
+    }
+    md.push_str("```\n\n## Keeper metrics\n\n```\n");
+    md.push_str(&s.cluster.nodes[0].metrics().render(s.cluster.nodes[0].name()));
+    md.push_str("```\n");
+    std::fs::write(dir.join("summary.md"), md)?;
+    Ok(dir)
+}
+
+fn chart(path: &std::path::Path, series: &Series) -> Result<(), KeeperError> {
+    let err = |e: String| KeeperError::Io(std::io::Error::other(e));
+    let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+    let xs = series.values().flatten().map(|p| p.0);
+    let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(1).max(1));
+    let y1 = series.values().flatten().map(|p| p.1).fold(1.5, f64::max).min(20.0);
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Margin ratio (equity / maintenance) per block", ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(35)
+        .y_label_area_size(50)
+        .build_cartesian_2d(x0..x1, 0f64..y1)
+        .map_err(|e| err(e.to_string()))?;
+    chart
+        .configure_mesh()
+        .x_desc("block")
+        .y_desc("ratio")
+        .draw()
+        .map_err(|e| err(e.to_string()))?;
+    chart
+        .draw_series(LineSeries::new([(x0, 1.0), (x1, 1.0)], RED.stroke_width(1)))
+        .map_err(|e| err(e.to_string()))?
+        .label("maintenance (liquidation threshold)");
+    for (i, (name, points)) in series.iter().enumerate() {
+        let color = Palette99::pick(i + 1).to_rgba();
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|p| (p.0, p.1.min(y1))),
+                color.stroke_width(2),
+            ))
+            .map_err(|e| err(e.to_string()))?
+            .label(*name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .draw()
+        .map_err(|e| err(e.to_string()))?;
+    root.present().map_err(|e| err(e.to_string()))?;
+    Ok(())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    match run().await {
+        Ok(dir) => {
+            println!("\nsummary written to {}/summary.md (chart: margin_ratios.svg)", dir.display())
+        }
+        Err(e) => {
+            println!("demo failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
