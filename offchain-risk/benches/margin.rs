@@ -3,6 +3,9 @@
 //! on 100 positions (50 ms), and 10,000 accounts of 10 positions through the grid on both cores
 //! (100 ms). Run: `cargo bench -p offchain-risk --bench margin`.
 
+// criterion_group!/criterion_main! generate undocumented functions.
+#![allow(missing_docs)]
+
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

@@ -3,8 +3,8 @@
 //! What flows through: a [`MarketSnapshot`] (the committed `portfolios/market.json`, BTC and ETH
 //! calibrated from Deribit's chains of 2021-02-09) → [`canonical_portfolios`] builds the named
 //! books (hedge sizes come from the snapshot's deltas, the market-maker book from
-//! [`market_maker_book`]'s seeded generator) → [`efficiency_table`] margins each one under the four
-//! models, plus the scenario grid under flat at-the-money vol (what the skew adds) →
+//! [`market_maker_book`]'s seeded generator) → [`efficiency_table`] margins each one under the
+//! four models, plus the scenario grid under flat at-the-money vol (what the skew adds) →
 //! [`render_markdown`] writes the table and [`claims`] turns the numbers into the verdicts on the
 //! seed's claims that `docs/CAPITAL_EFFICIENCY.md` states. Pure: no I/O; the CLI
 //! (`xmargin efficiency`) reads and writes the files.
@@ -375,7 +375,7 @@ pub fn market_maker_book(market: &MarketSnapshot, seed: u64, n: usize) -> Result
                 LISTED_FUTURES.iter().filter(|(u, _)| *u == underlying).map(|(_, e)| *e).collect();
             let choice = rng.random_range(0..=futures.len());
             let units = if btc {
-                // Divided, not multiplied by 0.1, so the JSON shows 1.3 rather than 1.3000000000000003.
+                // Divided, not multiplied by 0.1: the JSON shows 1.3, not 1.3000000000000003.
                 f64::from(rng.random_range(1..=20_u32)) / 10.0
             } else {
                 f64::from(rng.random_range(5..=200_u32))
@@ -745,7 +745,6 @@ pub fn render_markdown(
     use std::fmt::Write as _;
     use MarginModel::{DeltaNetted, Isolated, MonteCarlo, ScenarioGrid};
     let mut out = String::new();
-    // `write!` to a String cannot fail.
     let mut line = |text: String| {
         out.push_str(&text);
         out.push('\n');
@@ -765,6 +764,7 @@ pub fn render_markdown(
         crate::data::format_datetime(market.timestamp_ms),
         market.timestamp_ms
     );
+    // `write!` to a String cannot fail, so its Result is dropped.
     for (symbol, data) in &market.underlyings {
         let _ = write!(market_line, " {symbol} spot {}", usd(data.spot));
         if let Some(surface) = &data.surface {
@@ -815,7 +815,11 @@ pub fn render_markdown(
     line(String::new());
     line("## Initial margin (USD)".to_owned());
     line(String::new());
-    line("| portfolio | isolated | delta-netted | scenario grid | Monte Carlo ES | grid, flat ATM vol |".to_owned());
+    line(
+        "| portfolio | isolated | delta-netted | scenario grid | Monte Carlo ES \
+         | grid, flat ATM vol |"
+            .to_owned(),
+    );
     line("|---|---:|---:|---:|---:|---:|".to_owned());
     for row in rows {
         line(format!(

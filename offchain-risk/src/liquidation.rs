@@ -28,15 +28,16 @@
 //! # The choice rule
 //!
 //! Each step takes the candidate with the highest **margin relief per dollar of cost**,
-//! `(M_before − M_after) / (cost + penalty + step overhead)`, where `M_after` is the model's maintenance margin
-//! recomputed on the whole portfolio with the candidate applied (full revaluation, so netting,
-//! short-option minimums and basis add-ons are all seen). The three preferences of the brief are
-//! the factors of this ratio: relief / cost = (relief / notional) × (notional / cost), i.e.
-//! **capital intensity** (margin freed per notional closed) × **liquidity** (notional closed per
-//! dollar of cost); **riskiness** (the position's contribution in the margin breakdown) is what
-//! the relief estimates to first order, and it breaks ties (equal ratios within 1e-12 relative:
-//! the larger contribution closed first, then the lower position index, for determinism). The
-//! ratio, not a weighted sum, because the task is a covering problem: close the deficit
+//! `(M_before − M_after) / (cost + penalty + step overhead)`, where `M_after` is the model's
+//! maintenance margin recomputed on the whole portfolio with the candidate applied (full
+//! revaluation, so netting, short-option minimums and basis add-ons are all seen). The three
+//! preferences of the brief are the factors of this ratio:
+//! `relief / cost = (relief / notional) × (notional / cost)`, i.e. **capital intensity**
+//! (margin freed per notional closed) × **liquidity** (notional closed per dollar of cost);
+//! **riskiness** (the position's contribution in the margin breakdown) is what the relief
+//! estimates to first order, and it breaks ties (equal ratios within 1e-12 relative: the larger
+//! contribution closed first, then the lower position index, for determinism). The ratio, not
+//! a weighted sum, because the task is a covering problem: close the deficit
 //! `M (1 + buffer) − equity` at least total cost; for separable relief and cost the ratio-greedy
 //! is optimal (fractional knapsack), and re-margining after every step keeps the cross-position
 //! interactions exact where a static ranking would not. A candidate must shrink the deficit
@@ -48,16 +49,17 @@
 //! every open position of one underlying at once (a proportional unwind, which scales every
 //! scenario P&L of that underlying down and so is always admissible). Pieces are fractions of the
 //! original size, not of what remains: with impact the smallest piece always has the best ratio,
-//! and fractions of what remains would shrink geometrically into ever more blocks. Once the best candidate would over-restore, it is shrunk by
-//! bisection to the smallest size that still restores (least cost), but not below
-//! [`LiquidationConfig::min_step_notional_usd`].
+//! and fractions of what remains would shrink geometrically into ever more blocks. Once the best
+//! candidate would over-restore, it is shrunk by bisection to the smallest size that still
+//! restores (least cost), but not below [`LiquidationConfig::min_step_notional_usd`].
 //!
 //! # The invariant
 //!
 //! For every row of the margin config's grid and every underlying of the book, the positions'
 //! scenario loss `max(0, −P&L)` after a step is at most the loss before it (to rounding; a gain
 //! that shrinks is not a risk). Closing at the mark, equity moves by exactly `−cost − penalty`,
-//! so the account's loss in every scenario rises by at most the step's cost. Scenario P&L is
+//! so the account's loss in every scenario rises by at most the step's cost (the brief's
+//! invariant; the positions-only check is the stricter form of it). Scenario P&L is
 //! linear in size, so the planner revalues a one-unit book once ([`scenario_pnl`]) and scales.
 
 use serde::{Deserialize, Serialize};
@@ -366,7 +368,7 @@ fn check_non_negative(value: f64, field: &str) -> Result<(), DataError> {
 /// `size` after adding `close`; exactly zero when the leg closes it all (no dust from rounding).
 fn reduced(size: f64, close: f64) -> f64 {
     let after = size + close;
-    if after.abs() <= 1e-12 * size.abs() || after.signum() != size.signum() {
+    if after.abs() <= 1e-12 * size.abs() || after * size <= 0.0 {
         0.0
     } else {
         after

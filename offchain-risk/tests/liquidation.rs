@@ -25,10 +25,6 @@ fn market() -> MarketSnapshot {
 const NEAR: i64 = 1_707_884_000_000; // 0.25 years after the snapshot
 const FAR: i64 = 1_731_536_000_000; // 1 year
 
-fn spot(size: f64) -> Position {
-    Position { instrument: Instrument::Spot { underlying: "BTC".into() }, size, entry_price: None }
-}
-
 fn future(size: f64) -> Position {
     Position {
         instrument: Instrument::Future {
@@ -296,7 +292,7 @@ fn an_account_above_maintenance_gets_an_empty_plan() {
     let plan = plan_for(&portfolio, collateral, &LiquidationConfig::default());
     assert!(plan.restored);
     assert!(plan.steps.is_empty());
-    assert_eq!(plan.total_cost, 0.0);
+    assert!(plan.total_cost.abs() < 1e-12);
     assert!(plan.final_margin_ratio >= 1.5 * (1.0 - 1e-12));
 }
 
@@ -326,7 +322,7 @@ fn a_bankrupt_account_returns_restored_false_without_panicking() {
     assert!(!plan.restored);
     assert_eq!(plan.stop_reason, StopReason::NothingLeft);
     assert!(plan.final_equity < 0.0);
-    assert_eq!(plan.final_margin_ratio, 0.0);
+    assert!(plan.final_margin_ratio.abs() < 1e-12);
     check_plan(&portfolio, 0.0, &plan, &config);
     // An empty book is trivially fine.
     let plan = plan_liquidation(
@@ -370,10 +366,10 @@ fn bad_configuration_is_a_typed_error_naming_the_field() {
     assert_eq!(invalid_field(&bad_cost, 1.0), "liquidation.costs.option.half_spread_bps");
     assert_eq!(invalid_field(&base, -5.0), "weighted_collateral_value");
     // JSON: omitted fields take the defaults, unknown ones are refused.
-    let parsed: LiquidationConfig =
-        serde_json::from_str(r#"{"buffer_bps": 500, "costs": {"perpetual": {"half_spread_bps": 0.5, "impact_bps_per_million_usd": 0.2}}}"#)
-            .unwrap();
-    assert_eq!(parsed.buffer_bps, 500.0);
+    let json = r#"{"buffer_bps": 500,
+        "costs": {"perpetual": {"half_spread_bps": 0.5, "impact_bps_per_million_usd": 0.2}}}"#;
+    let parsed: LiquidationConfig = serde_json::from_str(json).unwrap();
+    assert!((parsed.buffer_bps - 500.0).abs() < 1e-12);
     assert_eq!(parsed.max_legs_per_step, 1);
     assert_eq!(parsed.costs.option, base.costs.option);
     assert!(serde_json::from_str::<LiquidationConfig>(r#"{"bufer_bps": 5}"#).is_err());
@@ -397,7 +393,7 @@ fn any_position() -> impl Strategy<Value = Position> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
 
     #[test]
     fn every_step_weakly_lowers_every_scenario_loss(
@@ -415,75 +411,7 @@ proptest! {
         };
         let plan = plan_for(&portfolio, collateral, &config);
         check_plan(&portfolio, collateral, &plan, &config);
-        eprintln!("PROP {:?} steps {} legs {}", plan.stop_reason, plan.steps.len(), legs);
         prop_assert!(plan.total_cost >= 0.0);
         prop_assert!(plan.steps.len() <= config.max_steps);
     }
-}
-
-#[test]
-fn zz_debug() {
-    let show = |name: &str, p: &LiquidationPlan| {
-        eprintln!("== {name}: {:?} restored {} steps {} cost {:.2} eq {:.0}->{:.0} M {:.0}->{:.0} ratio {:.3}", p.stop_reason, p.restored, p.steps.len(), p.total_cost, p.initial_equity, p.final_equity, p.initial_margin, p.final_margin, p.final_margin_ratio);
-        for s in p.steps.iter().take(12) {
-            let legs: Vec<String> = s
-                .legs
-                .iter()
-                .map(|l| {
-                    format!(
-                        "#{} {:+.4} @{:.1} N{:.0} c{:.2} pen{:.2}",
-                        l.position_index,
-                        l.size_to_close,
-                        l.mark_price,
-                        l.notional_usd,
-                        l.estimated_cost_usd,
-                        l.penalty_usd
-                    )
-                })
-                .collect();
-            eprintln!(
-                "   relief {:.0} cost {:.2} M {:.0} eq {:.0} worst {:.0} | {}",
-                s.margin_relief,
-                s.cost_usd,
-                s.margin_after,
-                s.equity_after,
-                s.worst_loss_after,
-                legs.join(" ; ")
-            );
-        }
-    };
-    let p = book(vec![option(OptionKind::Put, 42_000.0, NEAR, -10.0)]);
-    show("put", &plan_for(&p, collateral_for(&p, 0.6), &LiquidationConfig::default()));
-    let p = hedged_book();
-    show(
-        "hedged2",
-        &plan_for(
-            &p,
-            collateral_for(&p, 0.7),
-            &LiquidationConfig { max_legs_per_step: 2, ..LiquidationConfig::default() },
-        ),
-    );
-    let p = book(vec![perpetual(40.0), future(25.0)]);
-    show(
-        "cap",
-        &plan_for(
-            &p,
-            collateral_for(&p, 0.3),
-            &LiquidationConfig { max_step_notional_usd: 250_000.0, ..LiquidationConfig::default() },
-        ),
-    );
-    let p = book(vec![
-        option(OptionKind::Put, 42_000.0, NEAR, -6.0),
-        option(OptionKind::Call, 60_000.0, FAR, -3.0),
-        perpetual(2.0),
-    ]);
-    show(
-        "mixed3",
-        &plan_for(
-            &p,
-            collateral_for(&p, 0.5),
-            &LiquidationConfig { max_legs_per_step: 3, ..LiquidationConfig::default() },
-        ),
-    );
-    show("mixed1", &plan_for(&p, collateral_for(&p, 0.5), &LiquidationConfig::default()));
 }

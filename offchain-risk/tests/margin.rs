@@ -83,12 +83,14 @@ fn norm_cdf(x: f64) -> f64 {
 fn monte_carlo_es_of_a_spot_position_matches_the_closed_form() {
     // Long 1 BTC, lognormal over one day: loss = S (1 − e^x), x ~ N(−s²/2, s²), s = σ√h.
     let sigma = 0.8;
-    let mut config = MarginConfig::default();
-    config.monte_carlo = MonteCarloConfig {
-        paths: 200_000,
-        tails: TailModel::Normal,
-        spot_vols: BTreeMap::from([("BTC".to_owned(), sigma)]),
-        ..MonteCarloConfig::default()
+    let config = MarginConfig {
+        monte_carlo: MonteCarloConfig {
+            paths: 200_000,
+            tails: TailModel::Normal,
+            spot_vols: BTreeMap::from([("BTC".to_owned(), sigma)]),
+            ..MonteCarloConfig::default()
+        },
+        ..MarginConfig::default()
     };
     let outcome = run(&book(vec![spot("BTC", 1.0)]), MarginModel::MonteCarlo, &config);
     let MarginDetail::MonteCarlo(summary) = outcome.detail else { panic!("Monte Carlo detail") };
@@ -113,7 +115,7 @@ fn monte_carlo_es_of_a_spot_position_matches_the_closed_form() {
         "VaR {} vs {var}",
         summary.value_at_risk
     );
-    assert_eq!(outcome.result.maintenance_margin, summary.expected_shortfall);
+    assert_eq!(outcome.result.maintenance_margin.to_bits(), summary.expected_shortfall.to_bits());
 }
 
 #[test]
@@ -245,8 +247,10 @@ fn skew_raises_what_a_short_otm_put_must_post() {
     // incremental loss is similar under both because a crash moves the strike toward the money.
     let short_put = book(vec![option(OptionKind::Put, 38_000.0, NEAR, -1.0)]);
     let skewed = run(&short_put, MarginModel::ScenarioGrid, &MarginConfig::default()).result;
-    let mut flat = MarginConfig::default();
-    flat.pricing = PricingModel { skew: SkewModel::FlatAtm, ..PricingModel::default() };
+    let flat = MarginConfig {
+        pricing: PricingModel { skew: SkewModel::FlatAtm, ..PricingModel::default() },
+        ..MarginConfig::default()
+    };
     let flat = run(&short_put, MarginModel::ScenarioGrid, &flat).result;
     assert!(
         skewed.mark_to_market < 1.5 * flat.mark_to_market,
@@ -265,8 +269,7 @@ fn span_configuration_has_sixteen_scenarios_and_initial_is_a_factor_of_maintenan
     let span = GridConfig::span(0.15, 0.25);
     assert_eq!(span.scenarios.len(), 16);
     assert_eq!(span.scenarios.iter().filter(|s| s.loss_weight < 1.0).count(), 2);
-    let mut config = MarginConfig::default();
-    config.grid = span;
+    let config = MarginConfig { grid: span, ..MarginConfig::default() };
     let outcome = run(&straddle_book(), MarginModel::ScenarioGrid, &config);
     assert!(
         (outcome.result.initial_margin - 1.25 * outcome.result.maintenance_margin).abs() < 1e-9

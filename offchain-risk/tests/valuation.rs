@@ -1,6 +1,9 @@
 //! Valuation of positions against a market snapshot: delta-one P&L conventions (linear and
 //! inverse), forward interpolation, skew-aware option deltas against finite differences of the
 //! whole snapshot, and input validation that names the offending field.
+// Exact equalities here are intended: the same computation on the same inputs, or a value that is
+// exactly zero or the spot by construction.
+#![allow(clippy::float_cmp)]
 
 use offchain_risk::instrument::{Instrument, Portfolio, Position, Settlement};
 use offchain_risk::market::{ForwardQuote, MarketSnapshot, UnderlyingMarket, MS_PER_YEAR};

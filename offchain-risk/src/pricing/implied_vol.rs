@@ -9,13 +9,17 @@
 //! 1. normalise to the undiscounted price per √(FK) and reduce an in-the-money option to the
 //!    out-of-the-money call of the same total volatility by put-call parity, so the target β lies
 //!    in (0, e^(x/2)) with x = −|ln(F/K)|;
-//! 2. split at the inflection point s_c = √(2|x|) of the normalised Black function b(x, s): below
-//!    b(x, s_c) solve ln b(s) = ln β (relative precision for tiny prices), above it solve
-//!    ln(b_max − b(s)) = ln(b_max − β), with b_max − b evaluated without cancellation;
-//! 3. start from asymptotic initial guesses (the leading term of the lower-tail expansion below,
-//!    the large-s form b_max − b ≈ 2cosh(x/2)Φ(−s/2) above) and iterate third-order Householder
-//!    steps, whose derivatives are closed-form (b''/b' = x²/s³ − s/4), inside a bracket that
-//!    guarantees convergence even from a poor guess.
+//! 2. for β < b_max/2 (which includes everything below the inflection point s_c = √(2|x|) of
+//!    b(x, s), since b(x, s_c) ≤ b_max/2) solve ln b(s) = ln β, so tiny prices keep their
+//!    relative precision; above b_max/2 solve ln(b_max − b(s)) = ln(b_max − β), with b_max − b
+//!    evaluated as two positive terms (no cancellation);
+//! 3. start from asymptotic initial guesses (the leading term of the lower-tail expansion below
+//!    s_c, the large-s form b_max − b ≈ 2cosh(x/2)Φ(−s/2) above) and iterate third-order
+//!    Householder steps (convergence of order four), whose derivatives are closed-form
+//!    (b''/b' = x²/s³ − s/4), inside a bracket that guarantees convergence from any guess.
+//!
+//! Simplification against the paper: the initial guesses are asymptotic rather than Jäckel's
+//! rational-cubic interpolations, so a solve takes 2-4 evaluations of b instead of 2.
 
 use super::black76::{log_moneyness, normalised_otm_call_and_vega, normalised_vega, OptionKind};
 use super::normal::{inverse_norm_cdf_approx, norm_cdf, INV_SQRT_2PI};

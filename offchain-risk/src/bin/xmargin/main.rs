@@ -33,7 +33,7 @@ enum Command {
     Calibrate(calibrate::CalibrateArgs),
     /// Margin a portfolio under the four models (or one) with a per-position breakdown.
     Margin(margin_cmd::MarginArgs),
-    /// Margin the canonical portfolios under every model; write the capital-efficiency table and chart.
+    /// Margin the canonical portfolios under every model; write the efficiency table and chart.
     Efficiency(efficiency::EfficiencyArgs),
     /// Backtest every margin model against realised losses on real history; write docs/BACKTEST.md and charts.
     Backtest(backtest::BacktestArgs),
