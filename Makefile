@@ -65,8 +65,9 @@ vectors-check: tools ## Fail if the committed vectors differ from what the code 
 wasm: tools ## Build the Stylus WASM artifacts once, print their compressed sizes, fail above 24,576 bytes
 	scripts/build-wasm.sh
 
-fuzz: tools ## Deeper fuzz and invariant runs
+fuzz: tools wasm ## Deeper fuzz and invariant runs
 	FOUNDRY_PROFILE=deep forge test
+	STYLUS_HOST_FUZZ_CASES=200 STYLUS_WASM_DIR=$(CARGO_TARGET_DIR)/stylus cargo test -p stylus-host --test fuzz
 
 clean: ## Remove build outputs (keeps node_modules)
 	cargo clean

@@ -44,4 +44,17 @@ for artifact in engine verifier admin; do
   cargo run --locked -q -p "$PACKAGE" --example wasm_size -- "$OUT/$artifact.wasm" "$LIMIT" \
     "$BUDGET" || status=1
 done
+# A fourth, TEST-ONLY artifact: the engine linked to the fixed addresses at which the Stylus host
+# (tests/stylus-host) deploys the two modules, so the host runs the delegatecalls for real without
+# a second build of every dependency. Never deploy it: scripts/nitro/deploy.sh rebuilds the engine
+# with the modules' real addresses. Skipped when the caller sets real addresses.
+if [ -z "${MARGIN_ENGINE_VERIFIER_MODULE:-}${MARGIN_ENGINE_ADMIN_MODULE:-}" ]; then
+  MARGIN_ENGINE_VERIFIER_MODULE=0x5757000000000000000000000000000000000001 \
+  MARGIN_ENGINE_ADMIN_MODULE=0x5757000000000000000000000000000000000002 \
+    cargo build --locked --release --lib -p "$PACKAGE" --target wasm32-unknown-unknown \
+      --config 'profile.release.opt-level="z"'
+  cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/margin_engine_stylus.wasm" \
+    "$OUT/engine-host-test.wasm"
+  echo "engine-host-test: built (test-only, modules at 0x5757..01 / 0x5757..02)"
+fi
 exit "$status"
