@@ -3,6 +3,7 @@
 //! (storage restored and logs dropped when a call reverts).
 #![allow(dead_code)]
 
+pub mod fixture;
 pub mod wasm_scan;
 
 use alloy_primitives::{Address, B256};
