@@ -13,7 +13,7 @@ export FOUNDRY_DISABLE_NIGHTLY_WARNING := 1
 
 TOOLS_STAMP := node_modules/.tools-stamp
 
-.PHONY: help tools demo test test-rust test-forge fmt-check lint bench vectors vectors-check wasm fuzz clean
+.PHONY: help tools contracts demo test test-rust test-forge fmt-check lint bench vectors vectors-check wasm fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -29,15 +29,17 @@ $(TOOLS_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-demo: tools ## Scripted story on anvil: 3 keepers, Safe governance, a shock, step-by-step liquidation (docs/DEMO.md)
-	forge build
+demo: tools contracts ## Scripted story on anvil: 3 keepers, Safe governance, a shock, step-by-step liquidation (docs/DEMO.md)
 	cargo build -q -p margin-keeper --bin demo
 	$(CARGO_TARGET_DIR)/debug/demo
 
 test: tools fmt-check vectors-check test-rust test-forge ## Every test: Rust workspace, forge (unit, fuzz, invariants, vectors, cross-checks)
 	@echo "make test: all green"
 
-test-rust: tools wasm
+contracts: tools ## Compile the Solidity contracts into out/ (the keeper's anvil tests and the demo deploy them)
+	forge build
+
+test-rust: tools wasm contracts
 	STYLUS_WASM_DIR=$(CARGO_TARGET_DIR)/stylus cargo test --workspace --features margin-types/signer
 	cargo build -p margin-types --target wasm32-unknown-unknown --no-default-features
 
