@@ -73,11 +73,13 @@ impl std::fmt::Debug for Chain {
     }
 }
 
-/// Human-readable form of an engine revert (the custom error and its arguments).
+/// Human-readable form of an engine revert (the custom error and its arguments), or of a
+/// Solidity `Error(string)` / `Panic(uint256)` (e.g. the Safe's `GS020`).
 pub fn decode_revert(data: &[u8]) -> String {
     match IMarginEngineErrorsErrors::abi_decode(data) {
         Ok(error) => format!("{error:?}"),
-        Err(_) => format!("0x{}", alloy_primitives::hex::encode(data)),
+        Err(_) => alloy_sol_types::decode_revert_reason(data)
+            .unwrap_or_else(|| format!("0x{}", alloy_primitives::hex::encode(data))),
     }
 }
 
@@ -178,6 +180,19 @@ impl Chain {
     pub async fn provider_call(&self, to: Address, calldata: Vec<u8>) -> Result<Bytes> {
         let tx =
             TransactionRequest::default().with_from(self.from).with_to(to).with_input(calldata);
+        match self.provider.call(tx).await {
+            Ok(out) => Ok(out),
+            Err(error) => match error.as_error_resp().and_then(|e| e.as_revert_data()) {
+                Some(data) => Err(KeeperError::Reverted { revert: decode_revert(&data) }),
+                None => Err(rpc_error(format!("eth_call: {error}"))),
+            },
+        }
+    }
+
+    /// `eth_call` of `calldata` to `to` as if sent by `from` (e.g. the engine call a Safe would
+    /// make); a revert comes back as [`KeeperError::Reverted`].
+    pub async fn call_as(&self, from: Address, to: Address, calldata: Vec<u8>) -> Result<Bytes> {
+        let tx = TransactionRequest::default().with_from(from).with_to(to).with_input(calldata);
         match self.provider.call(tx).await {
             Ok(out) => Ok(out),
             Err(error) => match error.as_error_resp().and_then(|e| e.as_revert_data()) {

@@ -69,6 +69,17 @@ pub enum KeeperError {
         /// The model's error.
         reason: String,
     },
+    /// A command-line flag holds a bad value (the governance CLI): names the flag, its value,
+    /// what is wrong and the fix.
+    #[error("{flag} {value}: {reason}")]
+    Flag {
+        /// The flag, e.g. `--weight-bps`.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// Reading or writing a file failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

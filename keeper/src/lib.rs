@@ -19,6 +19,7 @@ pub mod cosign;
 pub mod deploy;
 pub mod devnet;
 pub mod error;
+pub mod govern;
 pub mod index;
 pub mod market;
 pub mod metrics;

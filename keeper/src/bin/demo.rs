@@ -10,6 +10,10 @@ use margin_keeper::{
     bot::LiquidationBot,
     cluster::{Cluster, ClusterOptions},
     deploy::{dev_address, Deployment, LIQUIDATOR_KEY, SAFE_OWNER_KEYS},
+    govern::{
+        change::{Change, EngineState},
+        impact::{accounts_from_events, impact},
+    },
     market::Shock,
     KeeperError,
 };
@@ -175,16 +179,23 @@ async fn run() -> Result<PathBuf, KeeperError> {
         ),
     );
 
-    // Governance: impact first, then sign.
-    let weth_price = s.health(hedged).await?; // hedged holds WETH
-    let removed = weth_price.weightedCollateralValue * U256::from(1_000u64) / U256::from(9_000u64);
-    let after = weth_price.equity - alloy_primitives::I256::try_from(removed).unwrap_or_default();
-    s.say(s.head().await?, format!(
-        "governance proposal: WETH weight 90% -> 80% (tightening, applies at once). Impact: collateral value removed {} USD from {hedged}; equity after {} vs initial {} / maintenance {} -> below initial: {}, below maintenance: {}",
-        usd(removed), usdi(after), usd(weth_price.initialMargin), usd(weth_price.maintenanceMargin),
-        after < alloy_primitives::I256::try_from(weth_price.initialMargin).unwrap_or_default(),
-        after < alloy_primitives::I256::try_from(weth_price.maintenanceMargin).unwrap_or_default()
-    ));
+    // Governance: impact first (the governance CLI's computation), then sign.
+    let chain = d.chain(0)?;
+    let state = EngineState::read(&chain).await?;
+    let change = Change::Weight { asset: d.weth, weight_bps: 8_000 };
+    let accounts = accounts_from_events(&chain, d.deploy_block).await?;
+    let report = impact(&chain, &change, &state, &accounts).await?;
+    let head = s.head().await?;
+    s.say(
+        head,
+        format!(
+            "governance proposal: {} (tightening, applies at once); impact before signing:",
+            change.describe(&state)
+        ),
+    );
+    for line in report.render() {
+        s.say(head, line);
+    }
     d.safe_exec(
         &SAFE_OWNER_KEYS[..2],
         d.engine,
