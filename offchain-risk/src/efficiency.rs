@@ -211,19 +211,7 @@ const LISTED_FUTURES: [(&str, i64); 7] = [
 ];
 
 fn option(underlying: &str, expiry_ms: i64, strike: f64, kind: OptionKind, size: f64) -> Position {
-    Position {
-        instrument: Instrument::Option {
-            underlying: underlying.to_owned(),
-            expiry_ms,
-            strike,
-            kind,
-            // USD-settled, as the on-chain system (and Derive, whose grid the PMRM config follows)
-            // settles options.
-            settlement: Settlement::Linear,
-        },
-        size,
-        entry_price: None,
-    }
+    Position::linear_option(underlying, expiry_ms, strike, kind, size)
 }
 
 fn spot(underlying: &str, size: f64) -> Position {

@@ -144,6 +144,30 @@ pub struct Position {
     pub entry_price: Option<f64>,
 }
 
+impl Position {
+    /// A USD-settled European option position (the on-chain system settles options in USD); no
+    /// entry price, since an option's whole value counts.
+    pub fn linear_option(
+        underlying: &str,
+        expiry_ms: i64,
+        strike: f64,
+        kind: OptionKind,
+        size: f64,
+    ) -> Self {
+        Self {
+            instrument: Instrument::Option {
+                underlying: underlying.to_owned(),
+                expiry_ms,
+                strike,
+                kind,
+                settlement: Settlement::Linear,
+            },
+            size,
+            entry_price: None,
+        }
+    }
+}
+
 /// An account's positions.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

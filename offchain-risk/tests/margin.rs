@@ -47,17 +47,7 @@ fn future(size: f64) -> Position {
 }
 
 fn option(kind: OptionKind, strike: f64, expiry_ms: i64, size: f64) -> Position {
-    Position {
-        instrument: Instrument::Option {
-            underlying: "BTC".into(),
-            expiry_ms,
-            strike,
-            kind,
-            settlement: Settlement::Linear,
-        },
-        size,
-        entry_price: None,
-    }
+    Position::linear_option("BTC", expiry_ms, strike, kind, size)
 }
 
 fn book(positions: Vec<Position>) -> Portfolio {

@@ -92,17 +92,8 @@ impl Book {
             entry_price: None,
         };
         let expiry_ms = market.timestamp_ms + OPTION_DAYS * MS_PER_DAY;
-        let option = |kind, strike, size| Position {
-            instrument: Instrument::Option {
-                underlying: "BTC".to_owned(),
-                expiry_ms,
-                strike,
-                kind,
-                settlement: Settlement::Linear,
-            },
-            size,
-            entry_price: None,
-        };
+        let option =
+            |kind, strike, size| Position::linear_option("BTC", expiry_ms, strike, kind, size);
         let positions = match self {
             Self::BtcSpot => vec![spot("BTC", notional / spot_of("BTC")?)],
             Self::BtcEthPair => vec![
