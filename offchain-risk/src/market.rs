@@ -144,30 +144,41 @@ impl MarketSnapshot {
 impl UnderlyingMarket {
     /// The forward for an expiry `expiry_years` ahead (see the module doc for the interpolation).
     pub fn forward(&self, snapshot_ms: i64, expiry_years: f64) -> f64 {
-        if expiry_years <= 0.0 || self.forwards.is_empty() {
+        if expiry_years <= 0.0 {
             return self.spot;
         }
-        // (T, ln F/S) knots with the snapshot itself at (0, 0).
-        let mut knots: Vec<(f64, f64)> = self
-            .forwards
-            .iter()
-            .map(|q| {
-                ((q.expiry_ms - snapshot_ms) as f64 / MS_PER_YEAR, (q.forward / self.spot).ln())
-            })
-            .filter(|(t, _)| *t > 0.0)
-            .collect();
-        knots.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut previous = (0.0, 0.0);
-        for &(t, carry) in &knots {
-            if expiry_years <= t {
-                let weight = (expiry_years - previous.0) / (t - previous.0);
-                return self.spot * (previous.1 + weight * (carry - previous.1)).exp();
+        // One pass over the (T, ln F/S) knots, any order, with the snapshot itself at (0, 0): the
+        // nearest knots at or before and at or after the expiry, and the last knot overall. This
+        // runs once per position valuation, so it neither allocates nor sorts.
+        let mut before = (0.0, 0.0);
+        let mut after: Option<(f64, f64)> = None;
+        let mut last = (0.0, 0.0);
+        for quote in &self.forwards {
+            let t = (quote.expiry_ms - snapshot_ms) as f64 / MS_PER_YEAR;
+            if t <= 0.0 {
+                continue;
             }
-            previous = (t, carry);
+            let knot = (t, (quote.forward / self.spot).ln());
+            if t <= expiry_years && t > before.0 {
+                before = knot;
+            }
+            if t >= expiry_years && after.is_none_or(|(best, _)| t < best) {
+                after = Some(knot);
+            }
+            if t > last.0 {
+                last = knot;
+            }
         }
-        // Past the last knot (or no usable knot): extend its carry rate.
-        let rate = if previous.0 > 0.0 { previous.1 / previous.0 } else { 0.0 };
-        self.spot * (rate * expiry_years).exp()
+        let log_carry = match after {
+            Some((t, carry)) if t > before.0 => {
+                before.1 + (expiry_years - before.0) / (t - before.0) * (carry - before.1)
+            }
+            Some((_, carry)) => carry,
+            // Past the last knot (or no knot): extend the last carry rate.
+            None if last.0 > 0.0 => last.1 / last.0 * expiry_years,
+            None => 0.0,
+        };
+        self.spot * log_carry.exp()
     }
 
     /// The perpetual's mark (the spot when none is quoted).
