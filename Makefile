@@ -29,7 +29,9 @@ $(TOOLS_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-demo: tools contracts ## Scripted story on anvil: 3 keepers, Safe governance, a shock, step-by-step liquidation (docs/DEMO.md)
+# demo: CHAIN, RPC and DEPLOYER_KEY reach the binary from the environment or the make command line
+# (`make demo RPC=http://... CHAIN=nitro`); with none set it starts its own anvil.
+demo: tools contracts ## Scripted story on anvil (or RPC=url [CHAIN=evm|nitro]): 3 keepers, Safe governance, a shock, step-by-step liquidation (docs/DEMO.md)
 	cargo build -q -p margin-keeper --bin demo
 	$(CARGO_TARGET_DIR)/debug/demo
 

@@ -101,10 +101,50 @@ struct Server {
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// The cluster's RPC endpoint: the anvil it started (killed on drop) or an external node.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// HTTP URL.
+    pub url: String,
+    /// Its port (0 if the URL has none).
+    pub port: u16,
+    _anvil: Option<Anvil>,
+}
+
+impl Endpoint {
+    /// An external node at `url` (nothing is started or killed).
+    pub fn external(url: &str) -> Self {
+        let port = url
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_default();
+        Self { url: url.to_owned(), port, _anvil: None }
+    }
+}
+
+impl From<Anvil> for Endpoint {
+    fn from(anvil: Anvil) -> Self {
+        Self { url: anvil.url.clone(), port: anvil.port, _anvil: Some(anvil) }
+    }
+}
+
+/// How the cluster moves the chain forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// `evm_mine` / `evm_increaseTime` (anvil, hardhat).
+    Devnet,
+    /// A real node: a block is a 0-value self-transfer of dev key 0, time is waited for.
+    Real,
+}
+
 /// A running network.
 pub struct Cluster {
-    /// The devnet (killed on drop).
-    pub anvil: Anvil,
+    /// The RPC endpoint (the devnet, killed on drop, if the cluster started it).
+    pub anvil: Endpoint,
+    /// How blocks and time advance.
+    pub clock: Clock,
     /// What was deployed.
     pub deployment: Deployment,
     /// The shared simulated market (add shocks to it).
@@ -143,6 +183,33 @@ impl Cluster {
     pub async fn start(options: ClusterOptions) -> Result<Self> {
         let anvil = Anvil::start(options.block_time)?;
         let deployment = deploy(&anvil.url, &options.deploy).await?;
+        Self::attach(anvil.into(), Clock::Devnet, deployment, options).await
+    }
+
+    /// Tries `evm_mine` once on `rpc_url`: [`Clock::Devnet`] if it works, else [`Clock::Real`]
+    /// (with a log line saying so).
+    pub async fn detect_clock(rpc_url: &str) -> Result<Clock> {
+        let chain = crate::deploy::dev_chain(rpc_url, 0, alloy_primitives::Address::ZERO)?;
+        match chain.provider().raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await {
+            Ok(_) => Ok(Clock::Devnet),
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "evm_mine is not available on {rpc_url}: blocks advance by 0-value \
+                     self-transfers and time by waiting for the chain's clock"
+                );
+                Ok(Clock::Real)
+            }
+        }
+    }
+
+    /// Lists ETH-PERP on an existing deployment at `endpoint` and starts the keepers.
+    pub async fn attach(
+        anvil: Endpoint,
+        clock: Clock,
+        deployment: Deployment,
+        options: ClusterOptions,
+    ) -> Result<Self> {
         let perp = deployment.list_instrument("ETH-PERP", ETH_PERP_SPEC).await?;
         let base: MarketSnapshot = serde_json::from_str(DEMO_MARKET)
             .map_err(|e| KeeperError::Config { field: "market", reason: e.to_string() })?;
@@ -175,6 +242,7 @@ impl Cluster {
         }
         let mut cluster = Self {
             anvil,
+            clock,
             deployment,
             market,
             nodes: Vec::new(),
@@ -249,9 +317,13 @@ impl Cluster {
         Ok(())
     }
 
-    /// Mines one empty block.
+    /// Mines one block (an empty one on a devnet, a 0-value self-transfer on a real chain).
     pub async fn mine(&self) -> Result<()> {
         let chain = self.deployment.chain(0)?;
+        if self.clock == Clock::Real {
+            chain.send(Some(chain.from), Vec::new()).await?;
+            return Ok(());
+        }
         chain
             .provider()
             .raw_request::<_, serde_json::Value>("evm_mine".into(), ())
@@ -260,15 +332,46 @@ impl Cluster {
         Ok(())
     }
 
-    /// Moves the devnet clock forward.
+    /// Moves the devnet clock forward; on a real chain (or if `evm_increaseTime` fails), waits
+    /// until a new block's timestamp is `seconds` past the head's, mining a block every second,
+    /// for at most `seconds` + 120 s.
     pub async fn increase_time(&self, seconds: u64) -> Result<()> {
         let chain = self.deployment.chain(0)?;
-        chain
-            .provider()
-            .raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (seconds,))
-            .await
-            .map_err(|e| KeeperError::Rpc(e.to_string()))?;
-        Ok(())
+        if self.clock == Clock::Devnet {
+            match chain
+                .provider()
+                .raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (seconds,))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) => tracing::warn!(error = %e, "evm_increaseTime failed; waiting instead"),
+            }
+        }
+        let timestamp = || async {
+            chain
+                .provider()
+                .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+                .await
+                .map_err(|e| KeeperError::Rpc(e.to_string()))?
+                .map(|b| b.header.timestamp)
+                .ok_or_else(|| KeeperError::Rpc("no latest block".into()))
+        };
+        let target = timestamp().await? + seconds;
+        let limit = Duration::from_secs(seconds + 120);
+        tracing::warn!(
+            "no time control on this chain: waiting {seconds} s of real time (at most {limit:?})"
+        );
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            self.mine().await?;
+            if timestamp().await? >= target {
+                return Ok(());
+            }
+        }
+        Err(KeeperError::Rpc(format!(
+            "the chain's clock did not advance {seconds} s within {limit:?}"
+        )))
     }
 
     /// One round: every keeper ticks (the head's leader proposes and submits); returns the batches

@@ -1,15 +1,24 @@
 //! `make demo`: the whole system on a local anvil in a couple of minutes, with a readable timeline
 //! and a summary (Markdown + SVG chart of margin ratios) in `demo-output/run-<unix time>/`.
+//!
+//! With `RPC=<url>` it runs on that node instead of starting anvil (`CHAIN=evm`, the default:
+//! the Solidity twin; `CHAIN=nitro`: the Stylus engine through `cargo stylus`, as
+//! `scripts/nitro/deploy.sh` does). `DEPLOYER_KEY` (default: nitro-devnode's dev key for
+//! `CHAIN=nitro`, anvil's first key otherwise) funds the demo's dev accounts. See docs/DEMO.md.
 #![allow(clippy::print_stdout)]
 
 use std::{collections::BTreeMap, path::PathBuf};
 
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{SolCall, SolEvent};
 use margin_keeper::{
     bot::LiquidationBot,
-    cluster::{Cluster, ClusterOptions},
-    deploy::{dev_address, Deployment, LIQUIDATOR_KEY, SAFE_OWNER_KEYS},
+    cluster::{Clock, Cluster, ClusterOptions, Endpoint},
+    deploy::{
+        deploy_with, dev_address, dev_chain, fund_dev_accounts, DeployOptions, Deployment,
+        EngineKind, StylusDeploy, LIQUIDATOR_KEY, NITRO_CHAIN_ID, NITRO_DEV_KEY, SAFE_OWNER_KEYS,
+    },
+    devnet::{anvil_key, repo_root},
     govern::{
         change::{Change, EngineState},
         impact::{accounts_from_events, impact},
@@ -98,17 +107,125 @@ fn usd(x: U256) -> String {
     format!("{:.0}", x.to::<u128>() as f64 / 1e18)
 }
 
-async fn run() -> Result<PathBuf, KeeperError> {
+/// Which engine the demo deploys on an external node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChainKind {
+    /// The Solidity twin.
+    Evm,
+    /// The Stylus engine (cargo stylus), on a Nitro node.
+    Nitro,
+}
+
+/// Where the demo runs: its own anvil (`rpc` None) or an external node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    rpc: Option<String>,
+    chain: ChainKind,
+    deployer_key: B256,
+    /// `DEMO_CLOCK=real`: skip the `evm_*` detection and advance as on a real node (to try the
+    /// fallback on anvil).
+    real_clock: bool,
+}
+
+/// scripts/nitro/deploy.sh's default RPC (nitro-devnode).
+const NITRO_DEFAULT_RPC: &str = "http://localhost:8547";
+/// The timelock the demo deploys with on an external node: the engine's lower bound (60 s,
+/// `TimelockDelay` in [60, 2_592_000]), so that it can be waited out in real time.
+const EXTERNAL_TIMELOCK: u32 = 60;
+
+impl Target {
+    /// From `CHAIN`, `RPC` and `DEPLOYER_KEY` (empty = unset).
+    fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, KeeperError> {
+        let get = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let chain = match get("CHAIN").as_deref() {
+            None | Some("evm") => ChainKind::Evm,
+            Some("nitro") => ChainKind::Nitro,
+            Some(other) => {
+                return Err(KeeperError::Config {
+                    field: "CHAIN",
+                    reason: format!("{other:?}: expected evm or nitro"),
+                })
+            }
+        };
+        let rpc = match (get("RPC"), chain) {
+            (None, ChainKind::Nitro) => Some(NITRO_DEFAULT_RPC.to_owned()),
+            (rpc, _) => rpc,
+        };
+        let deployer_key = match get("DEPLOYER_KEY") {
+            Some(k) => k.parse().map_err(|e| KeeperError::Config {
+                field: "DEPLOYER_KEY",
+                reason: format!("not a 32-byte hex key: {e}"),
+            })?,
+            None if chain == ChainKind::Nitro => {
+                NITRO_DEV_KEY.parse().expect("constant key is valid hex")
+            }
+            None => anvil_key(0),
+        };
+        let real_clock = get("DEMO_CLOCK").as_deref() == Some("real");
+        Ok(Self { rpc, chain, deployer_key, real_clock })
+    }
+}
+
+async fn start(target: &Target) -> Result<(Cluster, String), KeeperError> {
+    let Some(rpc) = &target.rpc else {
+        let options = ClusterOptions { seconds_per_block: 12, ..ClusterOptions::default() };
+        return Ok((Cluster::start(options).await?, "anvil up".into()));
+    };
+    let chain_id = dev_chain(rpc, 0, Address::ZERO)?.chain_id().await?;
+    if target.chain == ChainKind::Nitro && chain_id != NITRO_CHAIN_ID {
+        return Err(KeeperError::Config {
+            field: "RPC",
+            reason: format!("{rpc} is chain {chain_id}, expected {NITRO_CHAIN_ID} (nitro-devnode)"),
+        });
+    }
+    println!("external chain {rpc} (chain id {chain_id}): no anvil started");
+    let eth = U256::from(E18);
+    let funded = fund_dev_accounts(rpc, target.deployer_key, eth, eth * U256::from(2)).await?;
+    println!("deployer funded {funded} dev accounts with 2 ETH each");
+    let clock = if target.real_clock { Clock::Real } else { Cluster::detect_clock(rpc).await? };
+    println!("block/time control: {clock:?}");
+    let mut deploy = DeployOptions::default();
+    deploy.params.timelockDelay = EXTERNAL_TIMELOCK;
+    let kind = match target.chain {
+        ChainKind::Evm => EngineKind::Solidity,
+        ChainKind::Nitro => EngineKind::Stylus(stylus_deploy(rpc, target.deployer_key)),
+    };
+    let deployment = deploy_with(rpc, &deploy, &kind).await?;
+    let options = ClusterOptions { seconds_per_block: 12, deploy, ..ClusterOptions::default() };
+    let cluster = Cluster::attach(Endpoint::external(rpc), clock, deployment, options).await?;
+    Ok((cluster, format!("{rpc} (chain id {chain_id}) up")))
+}
+
+fn stylus_deploy(rpc: &str, key: B256) -> StylusDeploy {
+    StylusDeploy {
+        rpc_url: rpc.to_owned(),
+        private_key: alloy_primitives::hex::encode_prefixed(key),
+        repo_root: repo_root(),
+        target_dir: std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("target")),
+    }
+}
+
+async fn run(target: &Target) -> Result<PathBuf, KeeperError> {
     let started = std::time::Instant::now();
-    let options = ClusterOptions { seconds_per_block: 12, ..ClusterOptions::default() };
-    let cluster = Cluster::start(options).await?;
+    let (cluster, up) = start(target).await?;
+    let engine_kind = match (&target.rpc, target.chain) {
+        (Some(_), ChainKind::Nitro) => "Stylus",
+        _ => "Solidity twin",
+    };
+    let delay = if target.rpc.is_some() {
+        u64::from(EXTERNAL_TIMELOCK)
+    } else {
+        u64::from(DeployOptions::default().params.timelockDelay)
+    };
     let mut s = Story { cluster, lines: Vec::new(), series: Series::new() };
     let d: Deployment = s.cluster.deployment.clone();
     let h0 = s.head().await?;
     s.say(
         h0,
         format!(
-            "anvil up; engine {} (Solidity twin), admin = Safe 1.4.1 {} (2 of 3)",
+            "{up}; engine {} ({engine_kind}), admin = Safe 1.4.1 {} (2 of 3)",
             d.engine, d.safe
         ),
     );
@@ -221,9 +338,12 @@ async fn run() -> Result<PathBuf, KeeperError> {
         .ok_or_else(|| KeeperError::Rpc("no ChangeQueued".into()))?;
     s.say(
         s.head().await?,
-        format!("loosening WETH 80% -> 85% queued by the Safe behind the 1h timelock (eta {eta})"),
+        format!(
+            "loosening WETH 80% -> 85% queued by the Safe behind the {} timelock (eta {eta})",
+            if delay == 3_600 { "1h".to_owned() } else { format!("{delay} s") }
+        ),
     );
-    s.cluster.increase_time(3_601).await?;
+    s.cluster.increase_time(delay + 1).await?;
     let exec = IMarginEngine::executeChangeCall {
         change: ParamChange { kind: 0, target: d.weth, value: U256::from(8_500) },
         eta,
@@ -242,7 +362,11 @@ async fn run() -> Result<PathBuf, KeeperError> {
     std::fs::create_dir_all(&dir)?;
     chart(&dir.join("margin_ratios.svg"), &s.series)?;
     let mut md = String::from("# Cross-margin demo run\n\n");
-    md.push_str(&format!("Wall time: {:.1} s. Three keepers (quorum 2), Solidity engine, Safe 1.4.1 admin, anvil.\n\n", started.elapsed().as_secs_f64()));
+    let (engine, chain) = match &target.rpc {
+        None => ("Solidity", "anvil".to_owned()),
+        Some(rpc) => (if engine_kind == "Stylus" { "Stylus" } else { "Solidity" }, rpc.clone()),
+    };
+    md.push_str(&format!("Wall time: {:.1} s. Three keepers (quorum 2), {engine} engine, Safe 1.4.1 admin, {chain}.\n\n", started.elapsed().as_secs_f64()));
     md.push_str("![margin ratios](margin_ratios.svg)\n\n## Timeline\n\n```\n");
     for l in &s.lines {
         md.push_str(l);
@@ -307,7 +431,14 @@ async fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    match run().await {
+    let target = match Target::from_env(|k| std::env::var(k).ok()) {
+        Ok(t) => t,
+        Err(e) => {
+            println!("demo failed: {e}");
+            std::process::exit(2);
+        }
+    };
+    match run(&target).await {
         Ok(dir) => {
             println!("\nsummary written to {}/summary.md (chart: margin_ratios.svg)", dir.display())
         }
@@ -315,5 +446,48 @@ async fn main() {
             println!("demo failed: {e}");
             std::process::exit(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(vars: &[(&str, &str)]) -> Result<Target, KeeperError> {
+        let vars: BTreeMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Target::from_env(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn no_variables_is_the_local_anvil_demo() {
+        let t = target(&[]).unwrap();
+        assert_eq!(t.rpc, None);
+        assert_eq!(t.chain, ChainKind::Evm);
+        assert_eq!(t.deployer_key, anvil_key(0));
+        // Empty values (what `make demo` passes when unset) are unset.
+        assert_eq!(target(&[("CHAIN", ""), ("RPC", "")]).unwrap(), t);
+    }
+
+    #[test]
+    fn external_targets() {
+        let t = target(&[("RPC", "http://127.0.0.1:9545")]).unwrap();
+        assert_eq!((t.rpc.as_deref(), t.chain), (Some("http://127.0.0.1:9545"), ChainKind::Evm));
+        assert_eq!(t.deployer_key, anvil_key(0));
+        let n = target(&[("CHAIN", "nitro")]).unwrap();
+        assert_eq!((n.rpc.as_deref(), n.chain), (Some(NITRO_DEFAULT_RPC), ChainKind::Nitro));
+        assert_eq!(n.deployer_key, NITRO_DEV_KEY.parse::<B256>().unwrap());
+        let k = format!("{}", anvil_key(3));
+        let n = target(&[("CHAIN", "nitro"), ("RPC", "http://h:1"), ("DEPLOYER_KEY", &k)]).unwrap();
+        assert_eq!((n.rpc.as_deref(), n.deployer_key), (Some("http://h:1"), anvil_key(3)));
+        assert!(target(&[("CHAIN", "solana")]).is_err());
+        assert!(target(&[("DEPLOYER_KEY", "0x12")]).is_err());
+    }
+
+    #[test]
+    fn stylus_deploy_uses_the_deployer_key() {
+        let d = stylus_deploy("http://localhost:8547", NITRO_DEV_KEY.parse().unwrap());
+        assert_eq!(d.private_key, NITRO_DEV_KEY);
+        assert!(repo_root().join("scripts/build-wasm.sh").exists());
     }
 }
