@@ -229,22 +229,25 @@ pub fn value_position(
 ) -> Result<PositionValuation> {
     let unit = value_instrument(&position.instrument, market, model)?;
     let size = position.size;
-    let (value, delta) = match &position.instrument {
+    // `units`: how many units of underlying the size stands for, which scales the per-unit theta
+    // (the perpetual's funding carry). Inverse contracts are sized in USD face value, one unit of
+    // underlying per `mark` USD of face.
+    let (value, delta, units) = match &position.instrument {
         Instrument::Future { settlement, .. } | Instrument::Perpetual { settlement, .. } => {
             let mark = unit.forward;
             let entry = position.entry_price.unwrap_or(mark);
             match settlement {
-                Settlement::Linear => (size * (mark - entry), size * unit.greeks.delta),
+                Settlement::Linear => (size * (mark - entry), size * unit.greeks.delta, size),
                 Settlement::Inverse => {
                     // USD face value `size`; the coin P&L is worth `spot` USD per coin, and with the
                     // mark proportional to spot its USD delta is `size / entry`.
                     let spot = market.underlying(position.instrument.underlying())?.spot;
-                    (size * spot * (1.0 / entry - 1.0 / mark), size / entry)
+                    (size * spot * (1.0 / entry - 1.0 / mark), size / entry, size / mark)
                 }
             }
         }
         Instrument::Spot { .. } | Instrument::Option { .. } => {
-            (size * unit.value, size * unit.greeks.delta)
+            (size * unit.value, size * unit.greeks.delta, size)
         }
     };
     Ok(PositionValuation {
@@ -254,6 +257,6 @@ pub fn value_position(
         delta,
         gamma: size * unit.greeks.gamma,
         vega: size * unit.greeks.vega,
-        theta: size * unit.greeks.theta,
+        theta: units * unit.greeks.theta,
     })
 }

@@ -117,6 +117,29 @@ fn perpetual_theta_is_the_funding_a_long_pays() {
     let mark = SPOT * 1.001;
     assert!(relative_error(valued.greeks.theta, -0.0001 * mark * 3.0 * 365.0) < 1e-12);
     assert!(relative_error(valued.value, mark) < 1e-12);
+
+    // An inverse perpetual is sized in USD face value: 20,000 USD long pays 0.01% of 20,000 USD
+    // every 8 hours, whatever the mark; a linear one pays 0.01% of its notional.
+    let inverse = Position {
+        instrument: Instrument::Perpetual {
+            underlying: "BTC".into(),
+            settlement: Settlement::Inverse,
+        },
+        size: 20_000.0,
+        entry_price: Some(48_000.0),
+    };
+    let valued = value_position(&inverse, &snapshot, &PricingModel::default()).unwrap();
+    assert!(relative_error(valued.theta, -0.0001 * 20_000.0 * 3.0 * 365.0) < 1e-12);
+    let linear = Position {
+        instrument: Instrument::Perpetual {
+            underlying: "BTC".into(),
+            settlement: Settlement::Linear,
+        },
+        size: 0.4,
+        entry_price: Some(48_000.0),
+    };
+    let valued = value_position(&linear, &snapshot, &PricingModel::default()).unwrap();
+    assert!(relative_error(valued.theta, -0.0001 * 0.4 * mark * 3.0 * 365.0) < 1e-12);
 }
 
 #[test]
