@@ -9,7 +9,7 @@ use std::{
 };
 
 use alloy::{
-    eips::BlockNumberOrTag,
+    eips::{BlockId, BlockNumberOrTag},
     network::{EthereumWallet, TransactionBuilder},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::{Filter, Log, TransactionRequest},
@@ -205,32 +205,17 @@ impl Chain {
     /// `eth_call` to the engine at block `block` (retried on transport errors); a revert comes
     /// back as [`KeeperError::Reverted`].
     pub async fn call_at(&self, calldata: Vec<u8>, block: u64) -> Result<Bytes> {
-        let tx = TransactionRequest::default()
-            .with_from(self.from)
-            .with_to(self.engine)
-            .with_input(calldata);
-        let mut delay = self.retry.initial_backoff;
-        let mut attempt = 1;
-        loop {
-            match self.provider.call(tx.clone()).block(block.into()).await {
-                Ok(out) => return Ok(out),
-                Err(error) => {
-                    if let Some(data) = error.as_error_resp().and_then(|e| e.as_revert_data()) {
-                        return Err(KeeperError::Reverted { revert: decode_revert(&data) });
-                    }
-                    if attempt >= self.retry.attempts || !is_transient(&error) {
-                        return Err(rpc_error(format!("eth_call: {error}")));
-                    }
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.retry.max_backoff);
-                    attempt += 1;
-                }
-            }
-        }
+        self.engine_call(calldata, BlockId::number(block)).await
     }
 
-    /// `eth_call` to the engine; a revert comes back as [`KeeperError::Reverted`].
+    /// `eth_call` to the engine at the head; a revert comes back as [`KeeperError::Reverted`].
     pub async fn call(&self, calldata: Vec<u8>) -> Result<Bytes> {
+        self.engine_call(calldata, BlockId::latest()).await
+    }
+
+    /// The one retrying `eth_call` to the engine: transport errors back off and retry, a revert
+    /// returns at once, decoded.
+    async fn engine_call(&self, calldata: Vec<u8>, block: BlockId) -> Result<Bytes> {
         let tx = TransactionRequest::default()
             .with_from(self.from)
             .with_to(self.engine)
@@ -238,7 +223,7 @@ impl Chain {
         let mut delay = self.retry.initial_backoff;
         let mut attempt = 1;
         loop {
-            match self.provider.call(tx.clone()).await {
+            match self.provider.call(tx.clone()).block(block).await {
                 Ok(out) => return Ok(out),
                 Err(error) => {
                     if let Some(data) = error.as_error_resp().and_then(|e| e.as_revert_data()) {

@@ -100,7 +100,9 @@ pub fn dev_chain(rpc_url: &str, index: usize, engine: Address) -> Result<Chain> 
     Chain::connect(rpc_url, signer, engine)
 }
 
-async fn deploy_safe(chain: &Chain, owners: Vec<Address>, threshold: u64) -> Result<Address> {
+/// Deploys Safe 1.4.1 (the npm package's artifacts as they are: singleton, proxy factory, then a
+/// proxy set up with `owners` and `threshold`) and returns the proxy's address.
+pub async fn deploy_safe(chain: &Chain, owners: Vec<Address>, threshold: u64) -> Result<Address> {
     let singleton = chain.deploy(safe_bytecode("Safe.sol", "Safe")?.to_vec()).await?;
     let factory = chain
         .deploy(safe_bytecode("proxies/SafeProxyFactory.sol", "SafeProxyFactory")?.to_vec())

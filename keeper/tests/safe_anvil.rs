@@ -4,47 +4,19 @@
 #![allow(missing_docs)]
 
 use alloy::signers::local::PrivateKeySigner;
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, U256};
 use alloy_sol_types::{sol, SolCall};
 use margin_keeper::{
     chain::Chain,
-    devnet::{anvil_key, safe_bytecode, Anvil},
-    safe::{ISafe, ISafeProxyFactory, SafeTx},
+    deploy::deploy_safe,
+    devnet::{anvil_key, Anvil},
+    safe::{ISafe, SafeTx},
     KeeperError,
 };
 use margin_types::signer::KeeperSigner;
 
 sol! {
     function changeThreshold(uint256 _threshold);
-}
-
-async fn deploy_safe(chain: &Chain, owners: Vec<Address>, threshold: u64) -> Address {
-    let singleton =
-        chain.deploy(safe_bytecode("Safe.sol", "Safe").unwrap().to_vec()).await.unwrap();
-    let factory = chain
-        .deploy(safe_bytecode("proxies/SafeProxyFactory.sol", "SafeProxyFactory").unwrap().to_vec())
-        .await
-        .unwrap();
-    let setup = ISafe::setupCall {
-        owners,
-        threshold: U256::from(threshold),
-        to: Address::ZERO,
-        data: Bytes::new(),
-        fallbackHandler: Address::ZERO,
-        paymentToken: Address::ZERO,
-        payment: U256::ZERO,
-        paymentReceiver: Address::ZERO,
-    }
-    .abi_encode();
-    let create = ISafeProxyFactory::createProxyWithNonceCall {
-        _singleton: singleton,
-        initializer: setup.into(),
-        saltNonce: U256::from(1),
-    };
-    let out = chain.provider_call(factory, create.abi_encode()).await.unwrap();
-    let proxy = ISafeProxyFactory::createProxyWithNonceCall::abi_decode_returns(&out).unwrap();
-    chain.send(Some(factory), create.abi_encode()).await.unwrap();
-    proxy
 }
 
 #[tokio::test]
@@ -54,7 +26,8 @@ async fn two_of_three_owners_execute_one_cannot() {
     let chain = Chain::connect(&anvil.url, deployer, Address::ZERO).unwrap();
     let owners: Vec<KeeperSigner> =
         (1..4).map(|i| KeeperSigner::from_bytes(&anvil_key(i)).unwrap()).collect();
-    let safe = deploy_safe(&chain, owners.iter().map(KeeperSigner::address).collect(), 2).await;
+    let safe =
+        deploy_safe(&chain, owners.iter().map(KeeperSigner::address).collect(), 2).await.unwrap();
 
     let tx = SafeTx {
         to: safe,
