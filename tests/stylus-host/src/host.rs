@@ -150,7 +150,8 @@ struct Shared {
     state: RefCell<State>,
     block: Cell<Block>,
     origin: Cell<Address>,
-    /// Storage addresses of the program frames running, outermost first.
+    /// Addresses of the open call frames that are not delegatecalls, outermost first (Nitro's
+    /// `TxProcessor.Programs` count, see [`run_program`]).
     active: RefCell<Vec<Address>>,
 }
 
@@ -358,13 +359,14 @@ fn call_target(
             frame.value,
             is_static,
             calldata,
+            Kind::Delegate,
         );
     }
     if !value.is_zero() {
         return Err(fault(format!("a call with value to {to}: ether is not modelled")));
     }
     if is_program {
-        return run_program(shared, to, to, sender, value, is_static, calldata);
+        return run_program(shared, to, to, sender, value, is_static, calldata, kind);
     }
     if precompile::is_precompile(to) {
         if to != precompile::ECRECOVER {
@@ -387,7 +389,14 @@ fn call_target(
     Ok(Returned { success: true, output: Vec::new(), fuel: 0 })
 }
 
-/// Runs program `code` on `address`'s storage.
+/// Runs program `code` on `address`'s storage, in a frame opened by a call of `kind`.
+///
+/// `msg_reentrant` follows Nitro (arbos/tx_processor.go at OffchainLabs/nitro 6dce8d13):
+/// `PushContract` counts the open frames per address except delegatecall and callcode frames,
+/// and `ExecuteWASM` reports a program reentrant when more than one such frame is open for its
+/// address. A delegatecall frame is thus not reentrant by itself (the engine's module runs with
+/// the flag clear); a call back into an address with an open frame is.
+#[allow(clippy::too_many_arguments)] // one frame's context, passed once
 fn run_program(
     shared: &Rc<Shared>,
     code: Address,
@@ -396,11 +405,15 @@ fn run_program(
     value: U256,
     is_static: bool,
     calldata: &[u8],
+    kind: Kind,
 ) -> Result<Returned, wasmi::Error> {
     let module = shared.programs.borrow()[&code].module.clone();
     let snapshot = shared.state.borrow().clone();
-    let reentrant = shared.active.borrow().contains(&address);
-    shared.active.borrow_mut().push(address);
+    let counted = kind != Kind::Delegate;
+    if counted {
+        shared.active.borrow_mut().push(address);
+    }
+    let reentrant = shared.active.borrow().iter().filter(|&&a| a == address).count() > 1;
     let frame = Frame {
         shared: shared.clone(),
         address,
@@ -426,7 +439,9 @@ fn run_program(
         let entry = instance.get_typed_func::<i32, i32>(&store, "user_entrypoint")?;
         entry.call(&mut store, calldata.len() as i32)
     })();
-    shared.active.borrow_mut().pop();
+    if counted {
+        shared.active.borrow_mut().pop();
+    }
     let fuel = FUEL_PER_FRAME - store.get_fuel().unwrap_or(0) + store.data().nested_fuel;
     let (success, output) = match outcome {
         Ok(status) => (status == 0, std::mem::take(&mut store.data_mut().result)),

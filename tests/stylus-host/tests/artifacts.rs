@@ -216,7 +216,19 @@ fn broken_builds_are_refused_before_they_run() {
     // More memory than Nitro's 128 pages.
     let big = replace_section(engine, 5, |_| vec![1, 0, 200, 1]); // 1 memory, min 200, no max
     let problems = activation::check(&big).expect_err("200 pages are refused");
-    assert!(problems.iter().any(|p| p.contains("200 initial memory pages")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("memory exceeds limit: 200 > 128")), "{problems:?}");
+
+    // A call_indirect table index in the padded 5-byte encoding rustc's reference-types
+    // relocations leave (what `make wasm` used to ship): valid WASM with reference types on,
+    // refused by Nitro's validator (reference types off) with wasmparser's message.
+    let padded = stylus_artifact::fixtures::pad_first_call_indirect(engine).expect("has one");
+    wasmparser::validate(&padded).expect("valid WASM with reference types on");
+    let problems = activation::check(&padded).expect_err("the padded encoding is refused");
+    assert!(problems.iter().any(|p| p.contains("zero byte expected")), "{problems:?}");
+    let refused = Host::new().deploy(Address::repeat_byte(1), &padded).expect_err("not deployed");
+    assert!(refused.0.contains("zero byte expected"), "{refused}");
+    // cargo-stylus' processing (our canonical form) repairs it: back to the deployed bytes.
+    assert_eq!(&stylus_artifact::canonical::canonicalise(&padded).unwrap(), engine);
 
     // An import the host does not provide: the failure names it.
     let mut renamed = engine.clone();
