@@ -12,8 +12,9 @@
 //!   keccak prices; `crates/wasm-libraries/user-host-trait/lib.rs`: which hostio pays which.
 //! - `arbos/programs/params.go`: 10,000 ink buy one gas (`initialInkPrice`); program entry
 //!   (`programs.go::CallProgram`): the memory model for the initial pages (2 free pages, 1,000
-//!   gas a page and an exponential term: `memory.go`) and the init gas (`initGas`, stylus
-//!   version 1: 72 × 128 gas plus the init cost predicted at activation, `binary.rs::instrument`).
+//!   gas a page and an exponential term: `memory.go`), the init gas of an uncached program and
+//!   the cached-init gas (`initGas`, `cachedGas`, stylus version 2, from the costs predicted at
+//!   activation in `binary.rs::instrument`).
 //!
 //! [`instrument`] copies a module with the same meter, except that it counts up an exported
 //! global instead of deducting and trapping, so a host reads what the run cost.
@@ -182,24 +183,19 @@ pub mod hostio {
     }
 }
 
-/// Gas a call pays before the program runs, for a program that is not in the init cache.
+/// What a call pays before a program runs (stylus version 2, current since ArbOS 40:
+/// `params.go::UpgradeToVersion(2)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryCost {
-    /// Initial memory pages (`footprint`).
+    /// Initial memory pages (`footprint`), paid through the memory model ([`memory_gas`]).
     pub pages: u16,
-    /// `initGas` (stylus version 1): 72 × 128 + the predicted init cost (which includes the
-    /// cached-init part in version 1).
+    /// `initGas`: MinInitGas 69 × 128 + the predicted init cost (scalar 50 × 2 % = 1:1), paid
+    /// when the program is not cached.
     pub init_gas: u64,
+    /// `cachedGas`: MinCachedInitGas 11 × 32 + the predicted cached-init cost, paid by every
+    /// call in version 2.
+    pub cached_gas: u64,
 }
-
-impl EntryCost {
-    /// The memory model's gas for opening this program's pages when `open` are open and `ever`
-    /// have ever been in the transaction (`memory.go::GasCost`, free pages 2, page gas 1,000).
-    pub fn memory_gas(&self, open: u16, ever: u16) -> u64 {
-        memory_gas(self.pages, open, ever)
-    }
-}
-
 /// `MemoryModel::GasCost(new, open, ever)` with `InitialFreePages` 2, `InitialPageGas` 1,000.
 pub fn memory_gas(new: u16, open: u16, ever: u16) -> u64 {
     const FREE: u16 = 2;
@@ -269,19 +265,20 @@ pub fn entry_cost(wasm: &[u8]) -> Result<EntryCost, ArtifactError> {
         .map(|t| (t.params().len() + t.results().len()) as u64)
         .sum();
     let wasm_len = wasm.len() as u64;
-    // binary.rs::instrument, version 1 (the cached-init cost is part of the init cost).
+    // binary.rs::instrument.
     let cached = funcs * 13_420 / 100_000
         + type_len * 89 / 100_000
         + wasm_len * 122 / 100_000
         + globals * 1_628 / 1_000
         + data_len * 75_244 / 100_000
         + u64::from(pages) * 5;
-    let init =
-        cached + funcs * 8_252 / 1_000 + type_len * 1_059 / 1_000 + wasm_len * 1_286 / 10_000;
-    // programs.go::initGas: MinInitGas 72 × MinInitGasUnits 128 + init × InitCostScalar 50 ×
-    // CostScalarPercent 2 / 100 (a 1:1 scale), rounded up.
-    let init_gas = 72 * 128 + (init * 50 * 2).div_ceil(100);
-    Ok(EntryCost { pages, init_gas })
+    // Version 2: the init cost excludes the cached part, charged separately.
+    let init = funcs * 8_252 / 1_000 + type_len * 1_059 / 1_000 + wasm_len * 1_286 / 10_000;
+    // programs.go::initGas / cachedGas: MinInitGas 69 (v2) × 128 and MinCachedInitGas 11 × 32,
+    // plus the cost × scalar 50 × CostScalarPercent 2 / 100 (a 1:1 scale), rounded up.
+    let init_gas = 69 * 128 + (init * 50 * 2).div_ceil(100);
+    let cached_gas = 11 * 32 + (cached * 50 * 2).div_ceil(100);
+    Ok(EntryCost { pages, init_gas, cached_gas })
 }
 
 /// Re-encodes with Nitro's meter.
@@ -408,7 +405,8 @@ pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, ArtifactError> {
     }
     if has_globals_and_exports != (true, true) {
         return Err(ArtifactError::Instrument(
-            "the module needs a global and an export section".into(),
+            "the module needs a global section and an export section (rustc always writes both)"
+                .into(),
         ));
     }
     let ink = imported_globals + globals;

@@ -17,6 +17,7 @@ const PROBE: &str = r#"(module
   (import "vm_hooks" "delegate_call_contract"
     (func $delegate (param i32 i32 i32 i64 i32) (result i32)))
   (import "vm_hooks" "read_return_data" (func $read_return_data (param i32 i32 i32) (result i32)))
+  (global (mut i32) (i32.const 0)) ;; as rustc's stack pointer (the host's ink meter needs one)
   (memory (export "memory") 1)
   (func (export "user_entrypoint") (param $len i32) (result i32)
     (call $read_args (i32.const 0))
