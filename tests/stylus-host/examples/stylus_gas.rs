@@ -61,5 +61,16 @@ fn main() -> Result<(), String> {
         .find(|c| c.label == "liquidate" && c.success)
         .ok_or("no successful liquidation")?;
     row("liquidate (scripted liquidation_steps, first step)", liquidation);
+
+    println!();
+    println!("| artifact | initial pages | init gas (uncached) | cached-init gas |");
+    println!("| --- | ---: | ---: | ---: |");
+    let a = stylus_host::artifacts::artifacts();
+    for (name, wasm) in
+        [("engine", &a.linked_engine), ("verifier module", &a.verifier), ("admin module", &a.admin)]
+    {
+        let entry = stylus_artifact::ink::entry_cost(wasm).map_err(|e| e.to_string())?;
+        println!("| {name} | {} | {} | {} |", entry.pages, entry.init_gas, entry.cached_gas);
+    }
     Ok(())
 }

@@ -74,7 +74,7 @@ impl TxMeter {
     pub fn start(origin: Address, to: Address, calldata: &[u8]) -> Self {
         let mut meter = Self::default();
         meter.warm_accounts.extend([origin, to]);
-        meter.warm_accounts.extend((1u8..=10).map(|i| Address::with_last_byte(i)));
+        meter.warm_accounts.extend((1u8..=10).map(Address::with_last_byte));
         meter.estimate.intrinsic_gas = intrinsic(calldata);
         meter
     }
