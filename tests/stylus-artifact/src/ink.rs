@@ -33,6 +33,9 @@ pub const BLOCK_HEADER_INK: u64 = 2_450;
 pub const MEMORY_BYTE_INK: u64 = 800 / 8;
 /// The export under which [`instrument`] leaves its ink counter (an `i64` global).
 pub const INK_COUNTER: &str = "ink_counter";
+/// The export under which [`instrument`] leaves the most stack words in use at once (an `i32`
+/// global), counted as Nitro's depth checker does.
+pub const STACK_PEAK: &str = "stack_peak";
 
 /// `ends_basic_block` (arbutil/src/operator.rs).
 pub fn ends_basic_block(op: &Operator<'_>) -> bool {
@@ -281,14 +284,19 @@ pub fn entry_cost(wasm: &[u8]) -> Result<EntryCost, ArtifactError> {
     Ok(EntryCost { pages, init_gas, cached_gas })
 }
 
-/// Re-encodes with Nitro's meter.
+/// Re-encodes with Nitro's meter and depth checker.
 struct Meter {
     /// Parameter count of every type.
     params: Vec<u64>,
-    /// The ink counter global's index (appended after the module's own globals).
+    /// Every type, and the type index of every function (imports first), for frame sizes.
+    types: Vec<FuncType>,
+    functions: Vec<u32>,
+    /// The ink counter global's index (appended after the module's own globals); then a scratch
+    /// `i32` for the dynamic meter, the stack words in use and their peak.
     ink: u32,
-    /// A scratch `i32` global for the dynamic meter.
     scratch: u32,
+    depth: u32,
+    peak: u32,
 }
 
 impl Meter {
@@ -314,7 +322,9 @@ impl Reencode for Meter {
         utils::parse_global_section(self, globals, section)?;
         let mutable = |val_type| GlobalType { val_type, mutable: true, shared: false };
         globals.global(mutable(ValType::I64), &ConstExpr::i64_const(0));
-        globals.global(mutable(ValType::I32), &ConstExpr::i32_const(0));
+        for _ in 0..3 {
+            globals.global(mutable(ValType::I32), &ConstExpr::i32_const(0));
+        }
         Ok(())
     }
 
@@ -325,6 +335,7 @@ impl Reencode for Meter {
     ) -> Result<(), wasm_encoder::reencode::Error<Self::Error>> {
         utils::parse_export_section(self, exports, section)?;
         exports.export(INK_COUNTER, ExportKind::Global, self.ink);
+        exports.export(STACK_PEAK, ExportKind::Global, self.peak);
         Ok(())
     }
 
@@ -334,10 +345,58 @@ impl Reencode for Meter {
         func: wasmparser_nitro::FunctionBody<'_>,
     ) -> Result<(), wasm_encoder::reencode::Error<Self::Error>> {
         let mut function = self.new_function_with_parsed_locals(&func)?;
+        // depth.rs: on entry, trap if the frame does not fit in what is left of MaxStackDepth,
+        // else take it (and note the peak); give it back before each `return` and before the
+        // `return` appended ahead of the function's final `end` (a `br` out of the function
+        // skips it there too).
+        let frame = crate::nitro::frame_words(&func, &self.types, &self.functions)? as i32;
+        let (depth, peak) = (self.depth, self.peak);
+        for instruction in [
+            Instruction::GlobalGet(depth),
+            Instruction::I32Const(frame),
+            Instruction::I32Add,
+            Instruction::GlobalSet(depth),
+            Instruction::GlobalGet(depth),
+            Instruction::I32Const(crate::nitro::MAX_STACK_DEPTH as i32),
+            Instruction::I32GeU,
+            Instruction::If(wasm_encoder::BlockType::Empty),
+            Instruction::Unreachable,
+            Instruction::End,
+            Instruction::GlobalGet(depth),
+            Instruction::GlobalGet(peak),
+            Instruction::I32GtU,
+            Instruction::If(wasm_encoder::BlockType::Empty),
+            Instruction::GlobalGet(depth),
+            Instruction::GlobalSet(peak),
+            Instruction::End,
+        ] {
+            function.instruction(&instruction);
+        }
+        let reclaim = [
+            Instruction::GlobalGet(depth),
+            Instruction::I32Const(frame),
+            Instruction::I32Sub,
+            Instruction::GlobalSet(depth),
+        ];
+        let mut open_scopes = 1u32;
         let mut reader = func.get_operators_reader()?;
         let (mut block, mut block_ink) = (Vec::new(), 0u64);
         while !reader.eof() {
             let op = reader.read()?;
+            match op {
+                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                    open_scopes += 1
+                }
+                Operator::End => open_scopes = open_scopes.saturating_sub(1),
+                _ => {}
+            }
+            if matches!(op, Operator::Return) {
+                block.extend(reclaim.iter().cloned());
+            }
+            if matches!(op, Operator::End) && open_scopes == 0 {
+                block.extend(reclaim.iter().cloned());
+                block.push(Instruction::Return);
+            }
             let ends = ends_basic_block(&op);
             block_ink = block_ink.saturating_add(opcode_ink(&op, |t| {
                 self.params.get(t as usize).copied().unwrap_or(0)
@@ -380,19 +439,29 @@ impl Reencode for Meter {
 /// [`INK_COUNTER`] (the opcodes' ink, headers and memory bytes; not the hostios').
 pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, ArtifactError> {
     let (mut params, mut globals, mut imported_globals) = (Vec::new(), 0u32, 0u32);
+    let (mut types, mut functions) = (Vec::new(), Vec::new());
     let mut has_globals_and_exports = (false, false);
     for payload in Parser::new(0).parse_all(wasm) {
         match payload? {
             Payload::TypeSection(reader) => {
                 for ty in reader.into_iter_err_on_gc_types() {
-                    params.push(ty?.params().len() as u64);
+                    let ty = ty?;
+                    params.push(ty.params().len() as u64);
+                    types.push(ty);
                 }
             }
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
-                    if matches!(import?.ty, wasmparser_nitro::TypeRef::Global(_)) {
-                        imported_globals += 1;
+                    match import?.ty {
+                        wasmparser_nitro::TypeRef::Global(_) => imported_globals += 1,
+                        wasmparser_nitro::TypeRef::Func(ty) => functions.push(ty),
+                        _ => {}
                     }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    functions.push(ty?);
                 }
             }
             Payload::GlobalSection(reader) => {
@@ -410,7 +479,8 @@ pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, ArtifactError> {
         ));
     }
     let ink = imported_globals + globals;
-    let mut meter = Meter { params, ink, scratch: ink + 1 };
+    let mut meter =
+        Meter { params, types, functions, ink, scratch: ink + 1, depth: ink + 2, peak: ink + 3 };
     let mut module = wasm_encoder::Module::new();
     meter
         .parse_core_module(&mut module, Parser::new(0), wasm)

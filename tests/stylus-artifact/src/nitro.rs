@@ -42,6 +42,9 @@ pub const MAX_CODE_SIZE: usize = 24_576;
 pub const MAX_FRAME_SIZE: u32 = 10 * 1024;
 /// `CompileConfig::version(1 | 2)`: `bounds.max_frame_contention`.
 pub const MAX_FRAME_CONTENTION: u32 = 4096;
+/// `MaxStackDepth` since ArbOS 50 (`params.go`, `arbOS50MaxWasmSize`): the stack words a
+/// program call may use, summed over its nested function frames ([`frame_words`]).
+pub const MAX_STACK_DEPTH: u32 = 22_000;
 /// The exported function Nitro calls (`STYLUS_ENTRY_POINT`).
 pub const ENTRY_POINT: &str = "user_entrypoint";
 /// The only import module a program on a production chain may use.
@@ -207,7 +210,7 @@ fn check_module(
                 bodies += 1;
                 let index = imports.len() + body_index;
                 body_index += 1;
-                check_body(&body, index, &types, &functions, problems)?;
+                let _frame = check_body(&body, index, &types, &functions, problems)?;
             }
             Payload::UnknownSection { id, .. } => {
                 problems.push(format!("unsupported unknown section type {id}"))
@@ -277,15 +280,27 @@ fn check_module(
     Ok(())
 }
 
+/// The stack words a call of this function takes (`depth.rs::worst_case_depth`: the most values
+/// live at once, plus its locals, plus 4); `types` and `functions` (type index of every function,
+/// imports first) are the module's.
+pub fn frame_words(
+    body: &wasmparser_nitro::FunctionBody<'_>,
+    types: &[FuncType],
+    functions: &[u32],
+) -> Result<u32, wasmparser_nitro::BinaryReaderError> {
+    check_body(body, 0, types, functions, &mut Vec::new())
+}
+
 /// One function body: locals, the opcode count after Nitro's instrumentation, the frame bounds of
-/// `depth.rs`, the instructions Nitro does not support, and our float scan.
+/// `depth.rs`, the instructions Nitro does not support, and our float scan; returns the frame's
+/// size in words.
 fn check_body(
     body: &wasmparser_nitro::FunctionBody<'_>,
     index: usize,
     types: &[FuncType],
     functions: &[u32],
     problems: &mut Vec<String>,
-) -> Result<(), wasmparser_nitro::BinaryReaderError> {
+) -> Result<u32, wasmparser_nitro::BinaryReaderError> {
     let mut locals = 0u32;
     for local in body.get_locals_reader()? {
         let (count, ty) = local?;
@@ -407,7 +422,7 @@ fn check_body(
     // memory.fill/copy, the depth checker's 12 at entry, 4 per return and the return it appends.
     let instrumented = ops + 12 * metered_blocks + 19 * dynamic + 12 + 4 * (returns + 1) + 1;
     over(problems, instrumented, 65536, "opcodes in func body");
-    Ok(())
+    Ok(frame)
 }
 
 /// How many values a plain MVP instruction pops net (depth.rs's remaining classes): unary ops,

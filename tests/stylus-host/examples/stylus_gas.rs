@@ -18,7 +18,7 @@ fn row(label: &str, cost: &Cost) {
     let g = &cost.stylus;
     let twin = if cost.gas > 0 { format!("{}", cost.gas) } else { "-".into() };
     println!(
-        "| {label} | {} | {} | {} | {} | {} | {} | {} | {twin} |",
+        "| {label} | {} | {} | {} | {} | {} | {} | {} | {twin} | {} |",
         g.intrinsic_gas,
         g.entry_gas,
         g.opcode_ink.div_ceil(10_000),
@@ -26,6 +26,7 @@ fn row(label: &str, cost: &Cost) {
         g.evm_gas,
         g.total(),
         if cost.success { "ok" } else { "REVERTED" },
+        cost.stack_peak,
     );
 }
 
@@ -35,8 +36,10 @@ fn main() -> Result<(), String> {
         eprintln!("(twin unavailable, host only: {e})");
         Lockstep::new(false)
     })?;
-    println!("| call | intrinsic | entry | opcodes | hostios | EVM side | Stylus total | | twin gasUsed |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
+    println!(
+        "| call | intrinsic | entry | opcodes | hostios | EVM side | Stylus total | | twin gasUsed | stack peak (words) |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
     let hundred = accounts(100);
     row("postBatch, 100 reports, quorum 2 (first)", &chain.post_reports(&hundred, 1_234)?);
     row("postBatch, 100 reports, quorum 2 (update)", &chain.post_reports(&hundred, 1_241)?);

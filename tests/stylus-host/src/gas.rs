@@ -60,6 +60,8 @@ pub struct TxMeter {
     entered: HashSet<Address>,
     pages_open: u16,
     pages_ever: u16,
+    /// The most stack words (Nitro's depth count) any program call of the transaction used.
+    pub stack_peak: u32,
 }
 
 /// EIP-2929 costs.

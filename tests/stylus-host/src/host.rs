@@ -19,8 +19,8 @@ use std::sync::{Mutex, OnceLock};
 
 use alloy_primitives::{keccak256, Address, B256, U256};
 use wasmi::{
-    AsContextMut, Caller, Config, Engine, Extern, Linker, Memory, Module, Store, StoreLimits,
-    StoreLimitsBuilder,
+    AsContextMut, Caller, Config, Engine, Extern, Linker, Memory, Module, StackLimits, Store,
+    StoreLimits, StoreLimitsBuilder,
 };
 
 use stylus_artifact::ink::{self, hostio, EntryCost};
@@ -106,6 +106,10 @@ fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut config = Config::default();
         config.consume_fuel(true);
+        // Nitro's depth checker (MaxStackDepth, compiled into the module the host runs) is the
+        // limit: at least 4 words a frame allows 5,500 nested calls, above wasmi's default 1,024.
+        let limits = StackLimits::new(1024, 16 * 1024 * 1024, 8192).expect("initial <= maximum");
+        config.set_stack_limits(limits);
         Engine::new(&config)
     })
 }
@@ -147,6 +151,9 @@ pub struct Outcome {
     pub fuel: u64,
     /// What Nitro would charge, by component ([`crate::gas`]).
     pub gas: GasEstimate,
+    /// The most stack words any program call used, as Nitro's depth checker counts them (a call
+    /// above `MaxStackDepth`, 22,000, traps).
+    pub stack_peak: u32,
 }
 
 struct Program {
@@ -351,6 +358,7 @@ impl Host {
             logs: if returned.success { logs } else { Vec::new() },
             fuel: returned.fuel,
             gas: shared.meter.borrow().estimate,
+            stack_peak: shared.meter.borrow().stack_peak,
         })
     }
 }
@@ -473,14 +481,16 @@ fn run_program(
         let entry = started.get_typed_func::<i32, i32>(&store, "user_entrypoint")?;
         entry.call(&mut store, calldata.len() as i32)
     })();
-    // The frame's opcode ink, from the meter compiled into the module (also after a trap).
-    let opcode_ink = instance
-        .and_then(|i| i.get_global(&store, ink::INK_COUNTER))
-        .and_then(|g| g.get(&store).i64())
-        .unwrap_or(0) as u64;
+    // The frame's opcode ink and stack peak, from the meter compiled into the module (also
+    // after a trap; a frame exceeding Nitro's MaxStackDepth traps there, as on Nitro).
+    let global =
+        |name: &str| instance.and_then(|i| i.get_global(&store, name)).map(|g| g.get(&store));
+    let opcode_ink = global(ink::INK_COUNTER).and_then(|v| v.i64()).unwrap_or(0) as u64;
+    let stack_peak = global(ink::STACK_PEAK).and_then(|v| v.i32()).unwrap_or(0) as u32;
     {
         let mut meter = shared.meter.borrow_mut();
         meter.estimate.opcode_ink += opcode_ink;
+        meter.stack_peak = meter.stack_peak.max(stack_peak);
         meter.leave(pages_before);
     }
     if counted {

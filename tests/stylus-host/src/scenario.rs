@@ -225,6 +225,8 @@ pub struct Cost {
     pub fuel: u64,
     /// The Stylus gas estimate of the host's run ([`crate::gas`]).
     pub stylus: crate::GasEstimate,
+    /// The most stack words a program call used (Nitro's depth count).
+    pub stack_peak: u32,
     /// Gas used by the twin's transaction on anvil (0 without anvil).
     pub gas: u64,
     /// Whether the call succeeded.
@@ -400,6 +402,7 @@ impl Lockstep {
             label: tx.label,
             fuel: ours.fuel,
             stylus: ours.gas,
+            stack_peak: ours.stack_peak,
             gas,
             success: ours.result.is_ok(),
             result: ours.result,

@@ -36,7 +36,7 @@ fn every_shared_vector_replays_through_the_wasm() {
     let chain_id = num(&file["chainId"]);
     let engine: Address = file["engine"].as_str().unwrap().parse().unwrap();
     let mut failures = Vec::new();
-    let (mut steps, mut fuel) = (0usize, 0u64);
+    let (mut steps, mut fuel, mut stack_peak) = (0usize, 0u64, 0u32);
     for case in file["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let deploy = &case["deploy"];
@@ -59,6 +59,7 @@ fn every_shared_vector_replays_through_the_wasm() {
             let sender: Address = step["sender"].as_str().unwrap().parse().unwrap();
             let outcome = chain.call(sender, &bytes(&step["calldata"]));
             fuel += outcome.fuel;
+            stack_peak = stack_peak.max(outcome.stack_peak);
             let data = bytes(&step["returnData"]);
             let expected = if step["success"].as_bool().unwrap() { Ok(data) } else { Err(data) };
             let expected_logs: Vec<(Address, Vec<B256>, Vec<u8>)> = step["events"]
@@ -97,6 +98,9 @@ fn every_shared_vector_replays_through_the_wasm() {
     }
     assert!(steps > 50, "the vectors have steps ({steps})");
     assert!(fuel > 0, "fuel is metered");
+    // Nitro's runtime stack limit: every call stays within it (a call above it traps).
+    let limit = stylus_artifact::nitro::MAX_STACK_DEPTH;
+    assert!(stack_peak > 0 && stack_peak < limit, "stack peak {stack_peak} of {limit} words");
     assert!(
         failures.is_empty(),
         "{} of {steps} steps failed:\n{}",

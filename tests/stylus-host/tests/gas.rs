@@ -62,3 +62,29 @@ fn a_fresh_storage_word_costs_a_cold_set() {
     let block3 = 1 + 1;
     assert_eq!(gas.opcode_ink, block1 + block2 + block3 + 3 * 2_450);
 }
+
+#[test]
+fn a_call_chain_deeper_than_nitros_stack_limit_traps() {
+    // `f(n)` recurses n times, each frame 6 words as depth.rs counts them (2 values live at once,
+    // no declared locals, plus 4). 2,000 calls fit in MaxStackDepth (22,000 words); 4,000 trap
+    // at Nitro's limit (the host lets wasmi go deeper, so the trap is the depth checker's).
+    let text = r#"(module (global (mut i32) (i32.const 0)) (memory (export "memory") 1)
+        (func $f (param i32)
+          (if (local.get 0) (then (call $f (i32.sub (local.get 0) (i32.const 1))))))
+        (func (export "user_entrypoint") (param i32) (result i32)
+          (call $f (local.get 0)) i32.const 0))"#;
+    let wasm = wat::parse_str(text).unwrap();
+    let mut host = Host::new();
+    host.deploy(PROGRAM, &wasm).unwrap();
+    let mut call = |depth: usize| {
+        // user_entrypoint receives the calldata length: recurse that many times.
+        host.transact(Address::repeat_byte(7), PROGRAM, &vec![1; depth], U256::ZERO).unwrap()
+    };
+    let limit = stylus_artifact::nitro::MAX_STACK_DEPTH;
+    let fits = call(2_000);
+    assert_eq!(fits.result, Ok(Vec::new()));
+    assert!(fits.stack_peak > 2_000 * 6 && fits.stack_peak < limit, "{}", fits.stack_peak);
+    let deep = call(4_000);
+    assert_eq!(deep.result, Err(Vec::new()), "trapped");
+    assert!(deep.stack_peak > limit - 10 && deep.stack_peak < limit, "{}", deep.stack_peak);
+}
