@@ -16,6 +16,7 @@
 //! needs (at `d` or `d + h`) is missing, when its assets have too little history to calibrate, or
 //! (option books) when no vol level exists.
 
+pub mod basis;
 pub mod books;
 pub mod calibration;
 pub mod market;
