@@ -124,19 +124,19 @@ fn every_model_charges_the_canonical_hedged_delta_one_books() {
         let delta_zero = maintenance(&portfolio, &market, MarginModel::DeltaNetted, &zero);
         assert!(delta > delta_zero + 100.0, "{stem}: {delta} vs {delta_zero}");
     }
-    // 06: 10 BTC short perpetual vs spot at 45,793.62: the premium shock (11 bp) and the
-    // funding surprise shock (24 bp); the short receives 3 × 0.187% a day, never credited.
+    // 06: 10 BTC short perpetual vs spot at 45,793.62: the perpetual basis shock (14 bp); the
+    // short receives 3 × 0.187% a day, never credited.
     let notional = 10.0 * 45_793.62;
     let perp = canonical("06_perp_spot_hedge");
     for model in [MarginModel::DeltaNetted, MarginModel::ScenarioGrid] {
         let m = maintenance(&perp, &market, model, &config);
-        assert!((m - notional * 0.0035).abs() < 1e-6 * notional, "{model:?}: {m}");
+        assert!((m - notional * 0.0014).abs() < 1e-6 * notional, "{model:?}: {m}");
     }
     // Long the perpetual instead: it pays 3 × 0.187% a day on top.
     let payer =
         book(perp.positions.iter().map(|p| Position { size: -p.size, ..p.clone() }).collect());
     let m = maintenance(&payer, &market, MarginModel::ScenarioGrid, &config);
-    let expected = notional * (0.0035 + 3.0 * 0.001_865_73);
+    let expected = notional * (0.0014 + 3.0 * 0.001_865_73);
     assert!((m - expected).abs() < 1e-6 * notional, "long perpetual: {m} vs {expected}");
 }
 
@@ -181,8 +181,7 @@ fn margins_grow_with_the_basis_shocks_and_scale_with_size() {
             let mut last = -1.0;
             for k in [0.0, 0.5, 1.0, 2.0, 4.0] {
                 let risk = BasisRisk {
-                    perpetual_premium_shock: k * 0.0011,
-                    funding_surprise_shock: k * 0.0024,
+                    perpetual_basis_shock: k * 0.0014,
                     carry_rate_shock: k * 0.043,
                     ..BasisRisk::CALIBRATED
                 };
@@ -263,36 +262,33 @@ fn unit_t(nu: f64, alpha: f64, paths: f64) -> (f64, f64, f64) {
 fn monte_carlo_basis_factors_match_their_closed_form_within_standard_errors() {
     let nu = BasisRisk::CALIBRATED.degrees_of_freedom;
     let (var_unit, es_unit, var_se_unit) = unit_t(nu, 0.99, 40_000.0);
-    let premium_only =
-        BasisRisk { funding_surprise_shock: 0.0, carry_rate_shock: 0.0, ..BasisRisk::CALIBRATED };
-    // Short perpetual, long spot, no funding: loses when the premium rises.
+    let perpetual_only = BasisRisk { carry_rate_shock: 0.0, ..BasisRisk::CALIBRATED };
+    // Short perpetual, long spot, no funding: loses when the perpetual gains on spot.
     let notional = 4.0 * 50_000.0;
     let market = fixture_market(0.0);
     let hedged = book(vec![spot(4.0), perpetual(-4.0)]);
-    let (var, es, se) = monte_carlo_of_one_factor(&hedged, &market, premium_only, 40_000);
+    let (var, es, se) = monte_carlo_of_one_factor(&hedged, &market, perpetual_only, 40_000);
     // One day: the one-sided 99% quantile is the shock itself.
-    let shock = notional * premium_only.perpetual_premium_shock;
+    let shock = notional * perpetual_only.perpetual_basis_shock;
     let var_se = shock / var_unit * var_se_unit;
     assert!((var - shock).abs() < 4.0 * var_se, "VaR {var} vs {shock} ± {var_se}");
     let expected_es = shock / var_unit * es_unit;
     assert!((es - expected_es).abs() < 4.0 * se, "ES {es} vs {expected_es} ± {se}");
 
-    // Long perpetual paying 0.05% per 8 hours: loses 3 × 0.05% a day on average plus the
-    // funding surprise.
-    let funding_only =
-        BasisRisk { perpetual_premium_shock: 0.0, carry_rate_shock: 0.0, ..BasisRisk::CALIBRATED };
+    // Long perpetual paying 0.05% per 8 hours: pays 3 × 0.05% a day on top of the factor.
     let paying = book(vec![spot(-4.0), perpetual(4.0)]);
     let (_, es, se) =
-        monte_carlo_of_one_factor(&paying, &fixture_market(0.0005), funding_only, 40_000);
-    let expected_es = notional * (3.0 * 0.0005 + 0.0024 / var_unit * es_unit);
+        monte_carlo_of_one_factor(&paying, &fixture_market(0.0005), perpetual_only, 40_000);
+    let expected_es = notional * (3.0 * 0.0005 + 0.0014 / var_unit * es_unit);
     assert!((es - expected_es).abs() < 4.0 * se, "funding ES {es} vs {expected_es} ± {se}");
+    // Short it instead: the funding it receives is not credited (the ES is the factor's alone).
+    let (_, received, se) =
+        monte_carlo_of_one_factor(&hedged, &fixture_market(0.0005), perpetual_only, 40_000);
+    let expected_es = shock / var_unit * es_unit;
+    assert!((received - expected_es).abs() < 4.0 * se, "{received} vs {expected_es} ± {se}");
 
     // A short future three months out: the carry shock × T.
-    let carry_only = BasisRisk {
-        perpetual_premium_shock: 0.0,
-        funding_surprise_shock: 0.0,
-        ..BasisRisk::CALIBRATED
-    };
+    let carry_only = BasisRisk { perpetual_basis_shock: 0.0, ..BasisRisk::CALIBRATED };
     let basis_trade = book(vec![spot(4.0), future(NEAR, -4.0)]);
     let (_, es, se) = monte_carlo_of_one_factor(&basis_trade, &market, carry_only, 40_000);
     let btc = &market.underlyings["BTC"];
@@ -315,8 +311,7 @@ fn calibrated_constants_are_the_shared_data_calibration() {
     // Rounding up stays within 10% of the data's quantiles and never below them.
     let pooled = calibration.pooled;
     for (raw, rounded) in [
-        (pooled.perpetual_premium_shock, BasisRisk::CALIBRATED.perpetual_premium_shock),
-        (pooled.funding_surprise_shock, BasisRisk::CALIBRATED.funding_surprise_shock),
+        (pooled.perpetual_basis_shock, BasisRisk::CALIBRATED.perpetual_basis_shock),
         (pooled.carry_rate_shock, BasisRisk::CALIBRATED.carry_rate_shock),
     ] {
         assert!(rounded >= raw && rounded <= 1.1 * raw, "{rounded} vs {raw}");
@@ -327,17 +322,17 @@ fn calibrated_constants_are_the_shared_data_calibration() {
 fn the_monte_carlo_premium_quantile_reproduces_the_historical_one() {
     let data = DataDir::locate().unwrap();
     let calibration = calibrate_basis(&data, 1).unwrap();
-    // The empirical one-day 99% quantile of ETH's premium fall (the pooled, binding side) ...
+    // The empirical one-day 99% quantile of ETH's perpetual factor (the pooled, binding side: a
+    // rise, which a short perpetual loses) ...
     let eth = calibration.assets.iter().find(|a| a.asset == "ETH").unwrap();
-    let empirical = -eth.premium_quantiles.0;
-    assert_eq!(empirical, calibration.pooled.perpetual_premium_shock);
-    // ... is what the Monte Carlo's factor, calibrated to it, loses at 99% on a long perpetual
+    let empirical = eth.perpetual_quantiles.1;
+    assert_eq!(empirical, calibration.pooled.perpetual_basis_shock);
+    // ... is what the Monte Carlo's factor, calibrated to it, loses at 99% on a short perpetual
     // hedged with spot (within four standard errors of the quantile at 40,000 paths).
-    let risk =
-        BasisRisk { funding_surprise_shock: 0.0, carry_rate_shock: 0.0, ..calibration.pooled };
+    let risk = BasisRisk { carry_rate_shock: 0.0, ..calibration.pooled };
     let market = fixture_market(0.0);
-    let long_perp = book(vec![spot(-1.0), perpetual(1.0)]);
-    let (var, _, _) = monte_carlo_of_one_factor(&long_perp, &market, risk, 40_000);
+    let short_perp = book(vec![spot(1.0), perpetual(-1.0)]);
+    let (var, _, _) = monte_carlo_of_one_factor(&short_perp, &market, risk, 40_000);
     let simulated = var / 50_000.0;
     let (var_unit, _, var_se_unit) = unit_t(risk.degrees_of_freedom, 0.99, 40_000.0);
     let se = empirical / var_unit * var_se_unit;

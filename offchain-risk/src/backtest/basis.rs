@@ -3,22 +3,24 @@
 //! pooled [`BasisRisk`] out. `xmargin basis` prints it; [`BasisRisk::CALIBRATED`] is its output.
 //!
 //! The data hold no perpetual or futures prices, only funding, so the basis is read off funding
-//! (Binance sets funding to the 8-hour average premium of the perpetual over its index, plus a
-//! clamped interest term), as stated per factor:
+//! (Binance sets funding to the perpetual's 8-hour average premium over its index, plus a clamped
+//! interest term), as stated per factor:
 //! - **perpetual premium** at the close of day `d`: the last funding print at or before it
-//!   ([`premium_proxy`]); its change over `h` days is the premium factor;
+//!   ([`premium_proxy`]), `b(d)`;
 //! - **funding surprise**: the funding printed after the close of `d` up to the close of `d + h`
-//!   minus `3h` × the premium proxy at `d` (what a model that lets funding persist expects);
+//!   minus `3h · b(d)` (what a model that lets funding persist expects), `e`;
+//! - **perpetual factor**: `u = b(d + h) − b(d) − e`, a perpetual's return over spot beyond the
+//!   expected funding (a long gains the premium change and pays the funding);
 //! - **carry**: the annualised mean of the prints of the trailing [`CARRY_WINDOW_DAYS`] days
 //!   ([`carry_proxy`]): a dated future prices the funding expected over its life, and the
 //!   trailing month is the proxy the data allow; its change over `h` days is the carry factor.
 //!
-//! Each shock is the larger of the one-sided 99% quantiles of the change and of its negative
+//! Each shock is the larger of the one-sided 99% quantiles of the factor and of its negative
 //! (so a long and a short are each covered at 99%), over every day both ends of the window are
 //! covered (windows overlap for `h` > 1). The tail ν is the maximum-likelihood Student-t fit of
-//! the funding surprises (the premium changes are too often exactly zero, funding sitting at the
-//! clamp's 0.01%, for a t fit), floored at 3 like the spot tails; the spot correlation is the
-//! Pearson correlation of the premium change with the spot log return over the same window.
+//! `u`, floored at 3 like the spot tails (funding sits at the clamp's 0.01% on ~40% of prints, so
+//! `u` is exactly zero on many days and the fit runs to ν ≈ 1); the spot correlation is the
+//! Pearson correlation of `u` with the spot log return over the same window.
 
 use std::collections::BTreeMap;
 
@@ -100,15 +102,19 @@ pub struct AssetBasisFit {
     pub to: Date,
     /// Windows used.
     pub windows: usize,
-    /// Premium change: 1% and 99% quantiles.
+    /// Perpetual factor `u` (premium change net of the funding surprise): 1% and 99% quantiles.
+    pub perpetual_quantiles: (f64, f64),
+    /// Premium change alone: 1% and 99% quantiles.
     pub premium_quantiles: (f64, f64),
-    /// Funding surprise: 1% and 99% quantiles.
+    /// Funding surprise alone: 1% and 99% quantiles.
     pub funding_quantiles: (f64, f64),
+    /// Correlation of the premium change with the funding surprise (why they are one factor).
+    pub premium_funding_correlation: f64,
     /// Carry change: 1% and 99% quantiles.
     pub carry_quantiles: (f64, f64),
-    /// Student-t ν fitted to the funding surprises (unfloored).
+    /// Student-t ν fitted to the perpetual factor (unfloored).
     pub fitted_df: f64,
-    /// Correlation of the premium change with the spot log return.
+    /// Correlation of the perpetual factor with the spot log return.
     pub spot_correlation: f64,
 }
 
@@ -120,8 +126,7 @@ impl AssetBasisFit {
     /// The asset's [`BasisRisk`] (unrounded).
     pub fn risk(&self) -> BasisRisk {
         BasisRisk {
-            perpetual_premium_shock: Self::shock(self.premium_quantiles),
-            funding_surprise_shock: Self::shock(self.funding_quantiles),
+            perpetual_basis_shock: Self::shock(self.perpetual_quantiles),
             carry_rate_shock: Self::shock(self.carry_quantiles),
             degrees_of_freedom: self.fitted_df.max(BASIS_DF_FLOOR),
             spot_correlation: self.spot_correlation,
@@ -168,8 +173,8 @@ pub fn fit_asset(
     let first_day = Date::from_days_since_epoch((first.0 / 86_400) as i32);
     let last_day = Date::from_days_since_epoch((last.0 / 86_400) as i32);
     let closes: BTreeMap<Date, f64> = closes.days.iter().copied().collect();
-    let (mut premium, mut funding, mut carry, mut pairs) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut premium, mut funding, mut perpetual, mut carry, mut pairs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut from, mut to) = (None, None);
     let mut date = first_day;
     while date.add_days(h) <= last_day {
@@ -182,11 +187,13 @@ pub fn fit_asset(
             carry_proxy(prints, end),
         );
         if let (Some(b0), Some(b1), Some(accrued), Some(c0), Some(c1)) = window {
+            let surprise = accrued - FUNDING_PRINTS_PER_DAY * f64::from(h) * b0;
             premium.push(b1 - b0);
-            funding.push(accrued - FUNDING_PRINTS_PER_DAY * f64::from(h as u32) * b0);
+            funding.push(surprise);
+            perpetual.push(b1 - b0 - surprise);
             carry.push(c1 - c0);
             if let (Some(s0), Some(s1)) = (closes.get(&date), closes.get(&end)) {
-                pairs.push(((s1 / s0).ln(), b1 - b0));
+                pairs.push(((s1 / s0).ln(), b1 - b0 - surprise));
             }
             from.get_or_insert(date);
             to = Some(date);
@@ -207,10 +214,15 @@ pub fn fit_asset(
         from,
         to,
         windows: premium.len(),
+        perpetual_quantiles: tails(&perpetual)?,
         premium_quantiles: tails(&premium)?,
         funding_quantiles: tails(&funding)?,
+        premium_funding_correlation: pearson(
+            &premium.iter().copied().zip(funding.iter().copied()).collect::<Vec<_>>(),
+        )
+        .unwrap_or(0.0),
         carry_quantiles: tails(&carry)?,
-        fitted_df: fit_student_t(&funding)?.df,
+        fitted_df: fit_student_t(&perpetual)?.df,
         spot_correlation: pearson(&pairs).unwrap_or(0.0),
     })
 }
@@ -239,8 +251,7 @@ pub fn pool(horizon_days: u32, assets: Vec<AssetBasisFit>) -> BasisCalibration {
     let risks: Vec<BasisRisk> = assets.iter().map(AssetBasisFit::risk).collect();
     let max = |f: fn(&BasisRisk) -> f64| risks.iter().map(f).fold(0.0, f64::max);
     let pooled = BasisRisk {
-        perpetual_premium_shock: max(|r| r.perpetual_premium_shock),
-        funding_surprise_shock: max(|r| r.funding_surprise_shock),
+        perpetual_basis_shock: max(|r| r.perpetual_basis_shock),
         carry_rate_shock: max(|r| r.carry_rate_shock),
         degrees_of_freedom: risks
             .iter()
@@ -251,8 +262,7 @@ pub fn pool(horizon_days: u32, assets: Vec<AssetBasisFit>) -> BasisCalibration {
             / risks.len().max(1) as f64,
     };
     let rounded = BasisRisk {
-        perpetual_premium_shock: round_up_two_digits(pooled.perpetual_premium_shock),
-        funding_surprise_shock: round_up_two_digits(pooled.funding_surprise_shock),
+        perpetual_basis_shock: round_up_two_digits(pooled.perpetual_basis_shock),
         carry_rate_shock: round_up_two_digits(pooled.carry_rate_shock),
         degrees_of_freedom: (pooled.degrees_of_freedom * 2.0).floor() / 2.0,
         spot_correlation: (pooled.spot_correlation * 20.0).round() / 20.0,
@@ -264,32 +274,34 @@ pub fn pool(horizon_days: u32, assets: Vec<AssetBasisFit>) -> BasisCalibration {
 pub fn basis_table(calibration: &BasisCalibration) -> String {
     let bp = |x: f64| format!("{:.2} bp", 1e4 * x);
     let pair = |(lo, hi): (f64, f64)| format!("{} / {}", bp(lo), bp(hi));
+    let percent = |(lo, hi): (f64, f64)| format!("{:.2}% / {:.2}%", 100.0 * lo, 100.0 * hi);
     let mut out = format!(
-        "| asset | windows ({}-day, first..last start) | premium change 1% / 99% | funding surprise 1% / 99% | carry change 1% / 99% (annualised) | ν fitted | ρ(premium, spot) |\n\
-         |---|---|---|---|---|---:|---:|\n",
+        "| asset | {}-day windows (first..last start) | perpetual factor u 1% / 99% | premium change 1% / 99% | funding surprise 1% / 99% | ρ(premium, surprise) | carry change 1% / 99% (a year) | ν fitted to u | ρ(u, spot) |\n\
+         |---|---|---|---|---|---:|---|---:|---:|\n",
         calibration.horizon_days
     );
     for a in &calibration.assets {
         out.push_str(&format!(
-            "| {} | {} ({}..{}) | {} | {} | {} | {:.2} | {:.3} |\n",
+            "| {} | {} ({}..{}) | {} | {} | {} | {:.2} | {} | {:.2} | {:.3} |\n",
             a.asset,
             a.windows,
             a.from,
             a.to,
+            pair(a.perpetual_quantiles),
             pair(a.premium_quantiles),
             pair(a.funding_quantiles),
-            format!("{:.2}% / {:.2}%", 100.0 * a.carry_quantiles.0, 100.0 * a.carry_quantiles.1),
+            a.premium_funding_correlation,
+            percent(a.carry_quantiles),
             a.fitted_df,
             a.spot_correlation
         ));
     }
     let r = &calibration.rounded;
     out.push_str(&format!(
-        "\nPooled and rounded up (`BasisRisk::CALIBRATED` for a one-day period): perpetual premium \
-         shock {}, funding surprise shock {}, carry shock {:.2}% a year (a future `T` years out: \
-         × `T`), ν {}, spot correlation {:.2}.\n",
-        bp(r.perpetual_premium_shock),
-        bp(r.funding_surprise_shock),
+        "\nPooled and rounded up (`BasisRisk::CALIBRATED` for a one-day period): perpetual basis \
+         shock {}, carry shock {:.2}% a year (a future `T` years out: × `T`), ν {}, spot \
+         correlation {:.2}.\n",
+        bp(r.perpetual_basis_shock),
         100.0 * r.carry_rate_shock,
         r.degrees_of_freedom,
         r.spot_correlation

@@ -1,13 +1,15 @@
 //! Basis and funding risk of delta-one contracts against spot: what a perpetual-vs-spot or a
 //! future-vs-spot book loses when spot nets to zero.
 //!
-//! Three factors per underlying, all fractions of the contract's notional over one day (the
-//! default margin period of risk):
-//! - the **perpetual premium** `(mark − spot) / spot` changes by `Δp`;
-//! - **funding** accrued by a long over the period is the current 8-hour rate × prints in the
-//!   period (funding persists) plus a surprise `e`; the expected part is charged where the net
-//!   perpetual position pays it and never credited where it receives it (a rate can flip
-//!   within the period, and a margin should not lean on income not yet paid);
+//! Two factors per underlying, fractions of the contract's notional over one day (the default
+//! margin period of risk):
+//! - a **perpetual** returns, over spot, the change of its premium `(mark − spot) / spot` minus
+//!   the funding it pays. Funding is expected to persist (the current 8-hour rate at every print
+//!   of the period); what is not expected, the premium change net of the funding surprise, is
+//!   one factor `u` (the two co-move: correlation 0.86 on the data, so they are not shocked
+//!   separately). The expected funding is charged where the net perpetual position pays it and
+//!   never credited where it receives it (a rate can flip within the period, and a margin should
+//!   not lean on income not yet paid);
 //! - the annualised **carry** `ln(F/S)/T` of dated futures changes by `Δc`, moving a future of
 //!   `T` years left by `Δc × T` against spot.
 //!
@@ -35,16 +37,14 @@ pub const SHOCK_CONFIDENCE: f64 = 0.99;
 /// Basis and funding risk factors, per one-day margin period of risk at 99%.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BasisRisk {
-    /// Larger of the two one-sided 99% quantiles of the one-day change of a perpetual's premium
-    /// over spot (fraction of the perpetual's notional).
-    pub perpetual_premium_shock: f64,
-    /// Larger of the two one-sided 99% quantiles of the one-day funding surprise: funding accrued
-    /// over the day minus three times the 8-hour rate at its start (fraction of notional).
-    pub funding_surprise_shock: f64,
+    /// Larger of the two one-sided 99% quantiles of a perpetual's unexpected one-day return over
+    /// spot: the change of its premium minus the funding surprise (funding accrued over the day
+    /// beyond three times the 8-hour rate at its start); fraction of the perpetual's notional.
+    pub perpetual_basis_shock: f64,
     /// Larger of the two one-sided 99% quantiles of the one-day change of the futures' annualised
     /// carry; a future `T` years from expiry is shocked by this × `T` against spot.
     pub carry_rate_shock: f64,
-    /// Student-t degrees of freedom of the three factors' changes (Monte Carlo; > 2).
+    /// Student-t degrees of freedom of the factors' changes (Monte Carlo; > 2).
     pub degrees_of_freedom: f64,
     /// Correlation of the factors' changes with the spot return (Monte Carlo; in [-1, 1]).
     pub spot_correlation: f64,
@@ -52,25 +52,23 @@ pub struct BasisRisk {
 
 impl BasisRisk {
     /// Calibrated on Binance BTC and ETH funding 2020–2023 with BTC/ETH OHLCV closes, one-day
-    /// period, 99%: the larger asset's shocks (ETH's, 10.3 bp, 23.0 bp and 4.21% a year), each
-    /// rounded up to two significant digits, the smaller asset's tail ν floored at 3 (funding
-    /// surprises fit ν ≈ 1: most days funding sits at the clamp and the surprise is exactly
-    /// zero), and the mean spot correlation (0.23) to 0.05. Regenerate with
+    /// period, 99%: the larger asset's shocks (ETH's: 13.0 bp, a long's perpetual factor, and
+    /// 4.21% a year, a fall of carry), each rounded up to two significant digits, the
+    /// smaller asset's tail ν floored at 3 (the factors fit ν ≈ 1: most days funding sits at the
+    /// clamp and nothing moves), and the mean spot correlation to 0.05. Regenerate with
     /// `cargo run --release -p offchain-risk --bin xmargin -- basis`; the `basis` test
     /// `calibrated_constants_are_the_shared_data_calibration` pins these to that output.
     pub const CALIBRATED: Self = Self {
-        perpetual_premium_shock: 0.0011,
-        funding_surprise_shock: 0.0024,
+        perpetual_basis_shock: 0.0014,
         carry_rate_shock: 0.043,
         degrees_of_freedom: 3.0,
-        spot_correlation: 0.25,
+        spot_correlation: -0.10,
     };
 
     /// No basis or funding risk: every model margins delta-one books as before basis risk
     /// existed (perpetual + spot and future + spot net to zero).
     pub const ZERO: Self = Self {
-        perpetual_premium_shock: 0.0,
-        funding_surprise_shock: 0.0,
+        perpetual_basis_shock: 0.0,
         carry_rate_shock: 0.0,
         degrees_of_freedom: 4.0,
         spot_correlation: 0.0,
@@ -78,17 +76,14 @@ impl BasisRisk {
 
     /// Whether every shock is zero (the Monte Carlo then draws no basis factors).
     pub fn is_zero(&self) -> bool {
-        self.perpetual_premium_shock == 0.0
-            && self.funding_surprise_shock == 0.0
-            && self.carry_rate_shock == 0.0
+        self.perpetual_basis_shock == 0.0 && self.carry_rate_shock == 0.0
     }
 
     /// Checks the fields; errors name the field.
     pub fn validate(&self, path: &str) -> Result<(), crate::DataError> {
         let field = |name: &str| format!("{path}.{name}");
         for (name, value) in [
-            ("perpetual_premium_shock", self.perpetual_premium_shock),
-            ("funding_surprise_shock", self.funding_surprise_shock),
+            ("perpetual_basis_shock", self.perpetual_basis_shock),
             ("carry_rate_shock", self.carry_rate_shock),
         ] {
             if !(value.is_finite() && value >= 0.0) {
@@ -123,10 +118,10 @@ impl Default for BasisRisk {
 /// The basis add-on of one underlying, by bucket (USD).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct BasisAddOn {
-    /// Perpetual premium: |net perpetual notional| × premium shock.
-    pub perpetual_premium: f64,
-    /// Funding: |net perpetual notional| × surprise shock, plus the expected one-day accrual where
-    /// the net position pays it (funding received is never credited).
+    /// Perpetual: |net perpetual notional| × basis shock.
+    pub perpetual: f64,
+    /// Expected funding: the one-day accrual at the current rate where the net perpetual
+    /// position pays it (funding received is never credited).
     pub funding: f64,
     /// Futures: Σ over expiries of |net notional| × carry shock × years to expiry.
     pub futures: f64,
@@ -135,7 +130,7 @@ pub struct BasisAddOn {
 impl BasisAddOn {
     /// The whole add-on.
     pub fn total(&self) -> f64 {
-        self.perpetual_premium + self.funding + self.futures
+        self.perpetual + self.funding + self.futures
     }
 }
 
@@ -169,9 +164,8 @@ pub(crate) fn basis_add_on<'p, 'm: 'p>(
     }
     let expected_funding = FUNDING_PRINTS_PER_DAY * funding_rate_8h;
     BasisAddOn {
-        perpetual_premium: perpetual_notional.abs() * risk.perpetual_premium_shock,
-        funding: perpetual_notional.abs() * risk.funding_surprise_shock
-            + (perpetual_notional * expected_funding).max(0.0),
+        perpetual: perpetual_notional.abs() * risk.perpetual_basis_shock,
+        funding: (perpetual_notional * expected_funding).max(0.0),
         futures: futures
             .values()
             .map(|(notional, years)| notional.abs() * risk.carry_rate_shock * years)

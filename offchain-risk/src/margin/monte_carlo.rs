@@ -2,10 +2,11 @@
 //!
 //! Flow: a seed derived from the inputs → paths of correlated, fat-tailed spot returns with a
 //! negatively correlated vol-level move per underlying, and (books holding perpetuals or futures)
-//! the basis factors of [`crate::margin::basis`]: a perpetual premium change, the funding accrued
-//! over the period (the current rate at every print plus a surprise) and a change of the futures'
-//! carry, each a Student-t scaled so its one-sided 99% quantile over one day is the calibrated
-//! shock, growing with √days, correlated with spot → every position revalued in full under
+//! the basis factors of [`crate::margin::basis`]: a perpetual's unexpected return over spot (its
+//! premium change net of the funding surprise) and a change of the futures' carry, each a
+//! Student-t scaled so its one-sided 99% quantile over one day is the calibrated shock, growing
+//! with √days, correlated with spot, plus the funding the book's perpetuals expect to pay →
+//! every position revalued in full under
 //! the shifted, skewed surface after the horizon's time decay → the portfolio P&L vector →
 //! VaR and ES at the confidence level, with ES's standard error.
 //!
@@ -201,10 +202,8 @@ struct PathModel {
 
 /// How the basis factors are drawn over the horizon.
 struct BasisPaths {
-    /// Standard deviations over the horizon of the premium change, the funding surprise and the
-    /// carry change.
-    premium_sd: f64,
-    funding_sd: f64,
+    /// Standard deviations over the horizon of the perpetual factor and the carry change.
+    perpetual_sd: f64,
     carry_sd: f64,
     /// Funding a long expects to pay over the horizon, per underlying (the current 8-hour rate
     /// at every print), where the book's net perpetual position pays it; else zero.
@@ -254,8 +253,7 @@ impl BasisPaths {
         let per_day = |shock| unit_variance_scale(shock, nu, SHOCK_CONFIDENCE);
         let root_days = horizon_days.sqrt();
         Ok(Some(Self {
-            premium_sd: per_day(risk.perpetual_premium_shock) * root_days,
-            funding_sd: per_day(risk.funding_surprise_shock) * root_days,
+            perpetual_sd: per_day(risk.perpetual_basis_shock) * root_days,
             carry_sd: per_day(risk.carry_rate_shock) * root_days,
             expected_funding,
             degrees_of_freedom: nu,
@@ -277,8 +275,10 @@ impl BasisPaths {
                 let noise: f64 = rng.sample(StandardNormal);
                 tail_scale * (rho * z + own * noise)
             };
-            shock.perpetual_premium[i] = self.premium_sd * factor();
-            shock.funding_accrual[i] = self.expected_funding[i] + self.funding_sd * factor();
+            // The perpetual factor is the premium change net of the funding surprise; the
+            // expected funding is paid on top.
+            shock.perpetual_premium[i] = self.perpetual_sd * factor();
+            shock.funding_accrual[i] = self.expected_funding[i];
             shock.carry_rate[i] = self.carry_sd * factor();
         }
     }
