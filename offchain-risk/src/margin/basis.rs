@@ -99,7 +99,7 @@ impl BasisRisk {
                 reason: "must be finite and above 2".to_owned(),
             });
         }
-        if !(self.spot_correlation.abs() <= 1.0) {
+        if self.spot_correlation.is_nan() || self.spot_correlation.abs() > 1.0 {
             return Err(crate::DataError::Invalid {
                 field: field("spot_correlation"),
                 reason: "must lie in [-1, 1]".to_owned(),
