@@ -370,3 +370,26 @@ fn the_calibrated_shocks_cover_99_percent_of_historical_moves() {
         assert!(empirical_quantile(&changes, 0.5).unwrap().abs() < shock);
     }
 }
+
+#[test]
+fn xmargin_basis_reproduces_the_calibrated_constants() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_xmargin"))
+            .args(args)
+            .output()
+            .expect("xmargin runs")
+    };
+    let output = run(&["basis", "--json"]);
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rounded: BasisRisk = serde_json::from_value(json["rounded"].clone()).unwrap();
+    assert_eq!(rounded, BasisRisk::CALIBRATED);
+    // The table names the pooled numbers.
+    let table = run(&["basis"]);
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.contains("| ETH |") && text.contains("perpetual basis shock 14.00 bp"), "{text}");
+    // A zero period is refused, naming the flag's field.
+    let refused = run(&["basis", "--horizon-days", "0"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("horizon_days"));
+}
