@@ -155,6 +155,7 @@ pub(crate) fn basis_add_on<'p, 'm: 'p>(
             BasisExposure::Future { expiry_years } => {
                 let expiry_ms = match &position.valuation.position.instrument {
                     Instrument::Future { expiry_ms, .. } => *expiry_ms,
+                    // Only futures are prepared with a future's basis exposure.
                     _ => 0,
                 };
                 let bucket = futures.entry(expiry_ms).or_insert((0.0, *expiry_years));
