@@ -178,10 +178,11 @@ fn delta_netting_misses_gamma_and_vega_that_full_revaluation_catches() {
         let grid = maintenance(stem, ScenarioGrid);
         assert!(delta < 0.5 * grid, "{stem}: delta-netted {delta} vs grid {grid}");
     }
-    // The risk reversal is the extreme case: flat Greeks, real risk; Monte Carlo sees it too.
+    // The risk reversal is the extreme case: flat Greeks, real risk; Monte Carlo sees it too
+    // (delta netting's charge is mostly the basis add-on of the perpetual hedge).
     assert!(
         maintenance("07_risk_reversal", DeltaNetted)
-            < 0.2 * maintenance("07_risk_reversal", MonteCarlo)
+            < 0.25 * maintenance("07_risk_reversal", MonteCarlo)
     );
     // Where the claim does not hold (the doc says so): delta netting over-charges the calendar.
     assert!(

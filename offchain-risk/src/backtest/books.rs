@@ -16,6 +16,10 @@ use crate::valuation::{value_position, PricingModel};
 /// Calendar days to expiry of the books' options when struck.
 pub const OPTION_DAYS: i64 = 30;
 
+/// Calendar days to expiry of the futures-basis book's future when struck (as the canonical
+/// `portfolios/05_futures_basis.json`, whose March 2021 future is 45 days out).
+pub const FUTURE_DAYS: i64 = 45;
+
 /// A backtest portfolio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,6 +30,8 @@ pub enum Book {
     BtcEthPair,
     /// Long BTC spot, short the same BTC in a linear perpetual (cash-and-carry; funding paid).
     PerpBasis,
+    /// Long BTC spot, short the same BTC in a linear future [`FUTURE_DAYS`] out (cash-and-carry).
+    FutureBasis,
     /// Long SOL and UNI, half the notional each (an altcoin spot book).
     AltBook,
     /// Short a 30-day BTC put struck 10% below spot (one put per BTC of notional).
@@ -36,10 +42,11 @@ pub enum Book {
 
 impl Book {
     /// Every book, in the order tables show them.
-    pub const ALL: [Book; 6] = [
+    pub const ALL: [Book; 7] = [
         Self::BtcSpot,
         Self::BtcEthPair,
         Self::PerpBasis,
+        Self::FutureBasis,
         Self::AltBook,
         Self::ShortPut,
         Self::ShortStraddle,
@@ -51,6 +58,7 @@ impl Book {
             Self::BtcSpot => "btc_spot",
             Self::BtcEthPair => "btc_eth_pair",
             Self::PerpBasis => "perp_basis",
+            Self::FutureBasis => "future_basis",
             Self::AltBook => "alt_book",
             Self::ShortPut => "short_put",
             Self::ShortStraddle => "short_straddle",
@@ -63,6 +71,7 @@ impl Book {
             Self::BtcSpot => "long BTC spot",
             Self::BtcEthPair => "long BTC / short ETH, equal notionals",
             Self::PerpBasis => "long BTC spot, short BTC linear perpetual",
+            Self::FutureBasis => "long BTC spot, short BTC linear 45-day future",
             Self::AltBook => "long SOL + UNI, half each",
             Self::ShortPut => "short 30-day BTC put, strike 90% of spot",
             Self::ShortStraddle => "short 30-day ATM BTC straddle, delta-hedged with spot",
@@ -72,7 +81,11 @@ impl Book {
     /// The underlyings the book needs.
     pub fn underlyings(self) -> &'static [&'static str] {
         match self {
-            Self::BtcSpot | Self::PerpBasis | Self::ShortPut | Self::ShortStraddle => &["BTC"],
+            Self::BtcSpot
+            | Self::PerpBasis
+            | Self::FutureBasis
+            | Self::ShortPut
+            | Self::ShortStraddle => &["BTC"],
             Self::BtcEthPair => &["BTC", "ETH"],
             Self::AltBook => &["SOL", "UNI"],
         }
@@ -81,6 +94,13 @@ impl Book {
     /// Whether the book holds options (needs a surface, reports a vol source).
     pub fn has_options(self) -> bool {
         matches!(self, Self::ShortPut | Self::ShortStraddle)
+    }
+
+    /// Whether the book is a hedged delta-one basis trade: its days need the funding history
+    /// (the perpetual premium and the futures carry are read off it), and the futures book its
+    /// market's carry curve ([`super::MarketHistory::with_futures_carry`]).
+    pub fn is_basis_trade(self) -> bool {
+        matches!(self, Self::PerpBasis | Self::FutureBasis)
     }
 
     /// The positions struck at `market` for `notional` USD of underlying exposure.
@@ -112,6 +132,24 @@ impl Book {
                         },
                         size: -notional / s,
                         entry_price: Some(mark),
+                    },
+                ]
+            }
+            Self::FutureBasis => {
+                let s = spot_of("BTC")?;
+                let expiry_ms = market.timestamp_ms + FUTURE_DAYS * MS_PER_DAY;
+                let years = market.year_fraction(expiry_ms);
+                let forward = market.underlying("BTC")?.forward(market.timestamp_ms, years);
+                vec![
+                    spot("BTC", notional / s),
+                    Position {
+                        instrument: Instrument::Future {
+                            underlying: "BTC".to_owned(),
+                            expiry_ms,
+                            settlement: Settlement::Linear,
+                        },
+                        size: -notional / s,
+                        entry_price: Some(forward),
                     },
                 ]
             }

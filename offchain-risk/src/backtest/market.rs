@@ -9,18 +9,24 @@
 //! - **rate and forwards**: zero rate and no quoted forwards, so every forward equals the spot
 //!   (zero carry). Without a history of the futures basis a constant carry would be invented
 //!   data; over a 1-day horizon on 30-day options its effect on P&L is second order.
-//! - **perpetual**: mark = spot (no basis history), `funding_rate_8h` = the last Binance print at
-//!   or before the close when the funding file covers the day (BTC and ETH, 2020–2023), else 0.
+//! - **perpetual**: `funding_rate_8h` = the last Binance print at or before the close when the
+//!   funding file covers the day (BTC and ETH, 2020–2023), else 0; mark = spot × (1 + that
+//!   print): Binance's funding is the perpetual's 8-hour average premium over its index, the only
+//!   basis history the data hold ([`crate::backtest::basis`]).
+//! - **futures carry** (the futures-basis book only, [`MarketHistory::with_futures_carry`]): the
+//!   annualised 30-day mean funding ([`crate::backtest::basis::carry_proxy`]), every forward
+//!   `S·e^{cT}`.
 //! - **BTC surface**: the SVI *shape* of one real chain ([`SkewShape`]), rescaled so that the
 //!   30-day at-the-money vol equals the day's level: DVOL/100 where the Deribit index covers the
 //!   day ([`VolSource`]), else the EWMA realised vol times a fixed implied-over-realised premium.
 
+use super::basis::{carry_proxy, funding_prints_utc};
 use crate::data::{optionsdx, OptionChain};
 use crate::error::{DataError, Result, SurfaceError};
 use crate::history::load::PRICES_DATE_LAG_DAYS;
 use crate::history::stats::{ewma_volatility, sample_volatility, DAYS_PER_YEAR};
 use crate::history::{DataDir, Date, GapPolicy, PriceSeries, ReturnPoint, Sampling};
-use crate::market::{MarketSnapshot, UnderlyingMarket};
+use crate::market::{ForwardQuote, MarketSnapshot, UnderlyingMarket};
 use crate::surface::{calibrate_surface, CalibrationConfig, SviParams, SviSlice, VolSurface};
 use std::collections::BTreeMap;
 
@@ -214,17 +220,7 @@ impl MarketHistory {
         let mut funding = BTreeMap::new();
         for underlying in FUNDING_UNDERLYINGS {
             let series = data.funding(&format!("{underlying}-USDT"))?;
-            let prints = series
-                .points
-                .iter()
-                .map(|p| {
-                    let seconds = i64::from(p.date.days_since_epoch()) * 86_400
-                        + i64::from(p.second_of_day)
-                        - FUNDING_CLOCK_OFFSET_SECONDS;
-                    (seconds, p.rate)
-                })
-                .collect();
-            funding.insert(underlying.to_owned(), prints);
+            funding.insert(underlying.to_owned(), funding_prints_utc(&series));
         }
         let chain_path = data.root().join(&settings.skew_chain);
         let chains = optionsdx::read_eod(&chain_path)?;
@@ -296,6 +292,27 @@ impl MarketHistory {
         Some(prints[lo..hi].iter().map(|p| p.1).sum())
     }
 
+    /// `market` (the snapshot of `date`) with each funded underlying's forward curve set to the
+    /// funding-implied carry: `F(T) = S·e^{cT}` with `c` the [`carry_proxy`] of `date`; `None`
+    /// when an underlying with funding history lacks the carry that day.
+    pub fn with_futures_carry(
+        &self,
+        market: &MarketSnapshot,
+        date: Date,
+    ) -> Option<MarketSnapshot> {
+        let mut market = market.clone();
+        for (symbol, underlying) in market.underlyings.iter_mut() {
+            let Some(prints) = self.funding.get(symbol) else { continue };
+            let carry = carry_proxy(prints, date)?;
+            // One knot a year out: the forward interpolation extends its carry rate to any expiry.
+            underlying.forwards = vec![ForwardQuote {
+                expiry_ms: market.timestamp_ms + 365 * MS_PER_DAY,
+                forward: underlying.spot * carry.exp(),
+            }];
+        }
+        Some(market)
+    }
+
     /// The market of `date`: every loaded asset with a close that day (BTC with its surface when
     /// a vol level exists), or `None` when no asset has one.
     pub fn snapshot(&self, date: Date) -> Result<Option<(MarketSnapshot, Option<VolSource>)>> {
@@ -317,14 +334,15 @@ impl MarketHistory {
             } else {
                 None
             };
+            let funding_rate_8h = self.funding_rate_at(symbol, date).unwrap_or(0.0);
             underlyings.insert(
                 symbol.clone(),
                 UnderlyingMarket {
                     spot,
                     rate: 0.0,
                     forwards: Vec::new(),
-                    perpetual_mark: Some(spot),
-                    funding_rate_8h: self.funding_rate_at(symbol, date).unwrap_or(0.0),
+                    perpetual_mark: Some(spot * (1.0 + funding_rate_8h)),
+                    funding_rate_8h,
                     surface,
                 },
             );

@@ -13,9 +13,11 @@
 //!
 //! Losses and margins are fractions of the book's notional (`notional`, USD of underlying
 //! exposure when struck), so books and days compare. A day is skipped for a book when a close it
-//! needs (at `d` or `d + h`) is missing, when its assets have too little history to calibrate, or
-//! (option books) when no vol level exists.
+//! needs (at `d` or `d + h`) is missing, when its assets have too little history to calibrate,
+//! (option books) when no vol level exists, or (the hedged basis books) when the funding history,
+//! from which their perpetual premium and futures carry are read, does not cover the window.
 
+pub mod basis;
 pub mod books;
 pub mod calibration;
 pub mod market;
@@ -354,6 +356,33 @@ fn evaluate_day(
     if book.has_options() && (source.is_none() || end_source.is_none()) {
         return Ok(None);
     }
+    let end_date = date.add_days(settings.horizon_days as i32);
+    if book.is_basis_trade() {
+        let funded = |symbol: &str| {
+            history.funding_rate_at(symbol, date).is_some()
+                && history.funding_rate_at(symbol, end_date).is_some()
+                && history.funding_between(symbol, date, end_date).is_some()
+        };
+        if !book.underlyings().iter().all(|u| funded(u)) {
+            return Ok(None);
+        }
+    }
+    // The futures book's markets carry the funding-implied forward curve.
+    let carried = if book == Book::FutureBasis {
+        let (Some(start), Some(end)) = (
+            history.with_futures_carry(start_market, date),
+            history.with_futures_carry(end_market, end_date),
+        ) else {
+            return Ok(None);
+        };
+        Some((start, end))
+    } else {
+        None
+    };
+    let (start_market, end_market) = match &carried {
+        Some((start, end)) => (start, end),
+        None => (start_market, end_market),
+    };
     let Some(calibration) = calibrator.calibrate(book.underlyings(), date) else {
         return Ok(None);
     };
@@ -367,7 +396,6 @@ fn evaluate_day(
         let result = margin(&portfolio, start_market, model, &config)?;
         margins.push(result.result.maintenance_margin / settings.notional);
     }
-    let end_date = date.add_days(settings.horizon_days as i32);
     let pnl = books::realised_pnl(&portfolio, start_market, end_market, history, date, end_date)?;
     // A fully hedged book's P&L is a difference of equal numbers: zero it below rounding noise
     // so it cannot count as an exceedance of a zero margin.

@@ -1,5 +1,6 @@
 //! Delta-netted cross margin: per underlying, the net dollar delta times a spot shock, plus crude
-//! gamma and vega add-ons.
+//! gamma and vega add-ons, plus the basis add-on ([`crate::margin::basis`]): a perpetual or a
+//! future hedged with spot nets its delta to zero but still carries basis and funding risk.
 //!
 //! Its blindness is the point of measuring it: the add-ons see only *net* gamma and *net* vega
 //! per underlying, so books whose Greeks cancel at the current spot but not after a move (a risk
@@ -9,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::margin::basis::{basis_add_on, BasisRisk};
 use crate::margin::revalue::PreparedBook;
 use crate::margin::{MarginResult, PositionMargin};
 
@@ -21,11 +23,19 @@ pub struct DeltaConfig {
     pub vol_shock: f64,
     /// Initial margin = maintenance × this.
     pub initial_factor: f64,
+    /// Basis and funding risk of perpetuals and futures against spot.
+    #[serde(default)]
+    pub basis: BasisRisk,
 }
 
 impl Default for DeltaConfig {
     fn default() -> Self {
-        Self { spot_shock: 0.18, vol_shock: 0.10, initial_factor: 1.25 }
+        Self {
+            spot_shock: 0.18,
+            vol_shock: 0.10,
+            initial_factor: 1.25,
+            basis: BasisRisk::CALIBRATED,
+        }
     }
 }
 
@@ -47,7 +57,10 @@ pub(crate) fn delta_margin(book: &PreparedBook<'_>, config: &DeltaConfig) -> Mar
         // Only net short gamma loses on a move; long gamma earns no credit.
         let gamma_charge = 0.5 * (-net_gamma[u]).max(0.0) * move_usd * move_usd;
         let vega_charge = net_vega[u].abs() * config.vol_shock;
-        maintenance_margin += delta_charge + gamma_charge + vega_charge;
+        let basis_charge =
+            basis_add_on(book.positions.iter().filter(|p| p.underlying == u), &config.basis)
+                .total();
+        maintenance_margin += delta_charge + gamma_charge + vega_charge + basis_charge;
     }
     // Breakdown: each position's share of its underlying's delta charge (signed against the net).
     let positions = book

@@ -3,7 +3,9 @@
 //! Each underlying has three factors: its spot (a simple return, `0.1` = +10%, which moves the
 //! forwards and the perpetual mark with it), its implied-volatility level (a relative change at
 //! the 30-day reference expiry, scaled to other expiries by [`VolTermScaling`]), and its skew (a
-//! rotation of the smile about the forward). The surface is kept in log-moneyness, so a spot move
+//! rotation of the smile about the forward), and three basis factors of its delta-one contracts
+//! against spot ([`crate::margin::basis`]): the perpetual's premium, the funding accrued over the
+//! period, and the annualised carry of dated futures. The surface is kept in log-moneyness, so a spot move
 //! re-reads each strike's volatility at its new moneyness (sticky moneyness).
 
 use std::collections::BTreeMap;
@@ -20,6 +22,13 @@ pub enum RiskFactor {
     VolLevel(String),
     /// Skew: shock `s` rotates vol to `σ (1 - s k)` with `k = ln(K/F)`; `s > 0` lifts the put wing.
     Skew(String),
+    /// Perpetual premium over spot: shock is its change, a fraction of spot (`0.001` = 10 bp).
+    PerpetualPremium(String),
+    /// Funding a long perpetual pays over the period, a fraction of notional.
+    FundingAccrual(String),
+    /// Annualised carry `ln(F/S)/T` of dated futures: shock is its change; a future `T` years
+    /// out moves by shock × `T` against spot.
+    CarryRate(String),
 }
 
 /// A joint move of risk factors; factors not named stay put.
@@ -81,6 +90,9 @@ pub(crate) struct ShockVector {
     pub spot_return: Vec<f64>,
     pub vol_level: Vec<f64>,
     pub skew_rotation: Vec<f64>,
+    pub perpetual_premium: Vec<f64>,
+    pub funding_accrual: Vec<f64>,
+    pub carry_rate: Vec<f64>,
 }
 
 impl ShockVector {
@@ -89,6 +101,9 @@ impl ShockVector {
             spot_return: vec![0.0; underlyings],
             vol_level: vec![0.0; underlyings],
             skew_rotation: vec![0.0; underlyings],
+            perpetual_premium: vec![0.0; underlyings],
+            funding_accrual: vec![0.0; underlyings],
+            carry_rate: vec![0.0; underlyings],
         }
     }
 
@@ -100,6 +115,9 @@ impl ShockVector {
                 RiskFactor::Spot(name) => (name, &mut vector.spot_return),
                 RiskFactor::VolLevel(name) => (name, &mut vector.vol_level),
                 RiskFactor::Skew(name) => (name, &mut vector.skew_rotation),
+                RiskFactor::PerpetualPremium(name) => (name, &mut vector.perpetual_premium),
+                RiskFactor::FundingAccrual(name) => (name, &mut vector.funding_accrual),
+                RiskFactor::CarryRate(name) => (name, &mut vector.carry_rate),
             };
             if let Some(index) = underlyings.iter().position(|u| u == name) {
                 slot[index] = *shock;

@@ -4,7 +4,9 @@
 //! per underlying, as in PMRM and SPAN; cross-underlying offsets are left to the Monte Carlo
 //! model, which knows correlations) → every position on it is revalued → the P&L vector per
 //! scenario → the worst weighted loss. Maintenance per underlying is
-//! `max(worst loss, short-option minimum) + basis add-on`; initial is maintenance × a factor.
+//! `max(worst loss, short-option minimum) + basis add-on` (the add-on from
+//! [`crate::margin::basis`], per perpetual and per futures expiry, never netted); initial is
+//! maintenance × a factor.
 //!
 //! Two configurations ship: [`GridConfig::pmrm`] (the default; Derive's PMRM grid) and
 //! [`GridConfig::span`] (CME SPAN's 16 scenarios).
@@ -15,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::instrument::Instrument;
+use crate::margin::basis::{basis_add_on, BasisRisk};
 use crate::margin::factors::{ShockVector, VolTermScaling};
 use crate::margin::revalue::{at_horizon, Exposure, PreparedBook};
 use crate::margin::{MarginResult, PositionMargin};
@@ -44,10 +47,11 @@ pub struct GridConfig {
     pub initial_factor: f64,
     /// Short-option minimum per unit of underlying, as a fraction of spot.
     pub short_option_minimum: f64,
-    /// Basis add-on of perpetuals, as a fraction of their delta notional (funding/basis risk).
-    pub perpetual_basis: f64,
-    /// Basis add-on of dated futures per √year, as a fraction of their delta notional.
-    pub future_basis_per_sqrt_year: f64,
+    /// Basis and funding risk of perpetuals and futures against spot, charged per bucket (the
+    /// perpetual, each futures expiry) on top of the grid's worst loss; the project's default is
+    /// the calibrated [`BasisRisk::CALIBRATED`].
+    #[serde(default)]
+    pub basis: BasisRisk,
 }
 
 impl Default for GridConfig {
@@ -88,8 +92,7 @@ impl GridConfig {
             vol_term: VolTermScaling::default(),
             initial_factor: 1.25,
             short_option_minimum: 0.01,
-            perpetual_basis: 0.005,
-            future_basis_per_sqrt_year: 0.01,
+            basis: BasisRisk::CALIBRATED,
         }
     }
 
@@ -125,7 +128,7 @@ pub struct UnderlyingGridMargin {
     pub worst_scenario: usize,
     /// Short-option minimum charge.
     pub short_option_minimum: f64,
-    /// Basis add-on.
+    /// Basis and funding add-on ([`crate::margin::basis::BasisAddOn::total`]).
     pub basis_add_on: f64,
     /// `max(worst_loss, short_option_minimum) + basis_add_on`.
     pub maintenance_margin: f64,
@@ -163,28 +166,21 @@ pub(crate) fn grid_margin(
         let spot = book.spots[u];
         // Net size per option contract: a short offset by a long of the same contract is closed.
         let mut option_net: BTreeMap<(i64, u64, bool), f64> = BTreeMap::new();
-        let mut basis = 0.0;
         for position in book.positions.iter().filter(|p| p.underlying == u) {
-            match (&position.exposure, &position.valuation.position.instrument) {
-                (Exposure::Option { .. }, Instrument::Option { expiry_ms, strike, kind, .. }) => {
-                    let contract = (*expiry_ms, strike.to_bits(), *kind == OptionKind::Call);
-                    *option_net.entry(contract).or_insert(0.0) += position.size;
-                }
-                (Exposure::DeltaOne { pnl_per_return }, Instrument::Perpetual { .. }) => {
-                    basis += pnl_per_return * config.perpetual_basis;
-                }
-                (Exposure::DeltaOne { pnl_per_return }, Instrument::Future { .. }) => {
-                    let years = position.valuation.unit.expiry_years.unwrap_or(0.0);
-                    basis += pnl_per_return * config.future_basis_per_sqrt_year * years.sqrt();
-                }
-                _ => {}
+            if let (Exposure::Option { .. }, Instrument::Option { expiry_ms, strike, kind, .. }) =
+                (&position.exposure, &position.valuation.position.instrument)
+            {
+                let contract = (*expiry_ms, strike.to_bits(), *kind == OptionKind::Call);
+                *option_net.entry(contract).or_insert(0.0) += position.size;
             }
         }
         let short_option_minimum: f64 = option_net
             .values()
             .map(|net| config.short_option_minimum * (-net).max(0.0) * spot)
             .sum();
-        let basis_add_on = basis.abs();
+        let basis_add_on =
+            basis_add_on(book.positions.iter().filter(|p| p.underlying == u), &config.basis)
+                .total();
         per_underlying.push(UnderlyingGridMargin {
             underlying: book.underlyings[u].clone(),
             worst_loss,

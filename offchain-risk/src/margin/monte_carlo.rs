@@ -1,12 +1,18 @@
 //! Monte Carlo VaR and Expected Shortfall over the margin period of risk.
 //!
 //! Flow: a seed derived from the inputs → paths of correlated, fat-tailed spot returns with a
-//! negatively correlated vol-level move per underlying → every position revalued in full under
+//! negatively correlated vol-level move per underlying, and (books holding perpetuals or futures)
+//! the basis factors of [`crate::margin::basis`]: a perpetual's unexpected return over spot (its
+//! premium change net of the funding surprise) and a change of the futures' carry, each a
+//! Student-t scaled so its one-sided 99% quantile over one day is the calibrated shock, growing
+//! with √days, correlated with spot, plus the funding the book's perpetuals expect to pay →
+//! every position revalued in full under
 //! the shifted, skewed surface after the horizon's time decay → the portfolio P&L vector →
 //! VaR and ES at the confidence level, with ES's standard error.
 //!
 //! Determinism: paths come in fixed chunks, each from its own ChaCha20 stream (seed, chunk
-//! index), and the loss vector is assembled in chunk order before any reduction, so two keepers
+//! index; the basis factors from a second stream per chunk, so books without them draw exactly
+//! what they drew before basis risk existed), and the loss vector is assembled in chunk order before any reduction, so two keepers
 //! get bit-identical numbers whatever their thread count.
 
 use std::collections::BTreeMap;
@@ -18,12 +24,18 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
+use crate::margin::basis::{
+    unit_variance_scale, BasisRisk, FUNDING_PRINTS_PER_DAY, SHOCK_CONFIDENCE,
+};
 use crate::margin::factors::{ShockVector, VolTermScaling};
-use crate::margin::revalue::{at_horizon, PreparedBook};
+use crate::margin::revalue::{at_horizon, BasisExposure, Exposure, PreparedBook};
 use crate::margin::{MarginResult, PositionMargin};
 
 /// Paths per RNG stream: the unit of parallel work and of determinism.
 const CHUNK_PATHS: usize = 256;
+
+/// High bit of the basis factors' stream number (chunk streams count up from 0 below it).
+const BASIS_STREAM: u64 = 1 << 63;
 
 /// Tail model of the joint spot returns.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -99,6 +111,9 @@ pub struct MonteCarloConfig {
     pub initial_factor: f64,
     /// Extra entropy mixed into the input-derived seed (e.g. the block number).
     pub seed_salt: u64,
+    /// Basis and funding factors of perpetuals and futures against spot.
+    #[serde(default)]
+    pub basis: BasisRisk,
 }
 
 impl Default for MonteCarloConfig {
@@ -116,6 +131,7 @@ impl Default for MonteCarloConfig {
             vol_term: VolTermScaling::default(),
             initial_factor: 1.25,
             seed_salt: 0,
+            basis: BasisRisk::CALIBRATED,
         }
     }
 }
@@ -180,6 +196,92 @@ struct PathModel {
     tails: TailModel,
     spot_vol_correlation: f64,
     vol_of_vol: f64,
+    /// `None` when the book holds no perpetual or future, or the basis risk is zero.
+    basis: Option<BasisPaths>,
+}
+
+/// How the basis factors are drawn over the horizon.
+struct BasisPaths {
+    /// Standard deviations over the horizon of the perpetual factor and the carry change.
+    perpetual_sd: f64,
+    carry_sd: f64,
+    /// Funding a long expects to pay over the horizon, per underlying (the current 8-hour rate
+    /// at every print), where the book's net perpetual position pays it; else zero.
+    expected_funding: Vec<f64>,
+    degrees_of_freedom: f64,
+    spot_correlation: f64,
+}
+
+impl BasisPaths {
+    fn new(book: &PreparedBook<'_>, risk: &BasisRisk, horizon_years: f64) -> Result<Option<Self>> {
+        risk.validate("basis")?;
+        let n = book.underlyings.len();
+        let (mut rates, mut net_perpetual) = (vec![0.0; n], vec![0.0; n]);
+        let mut any = false;
+        for position in &book.positions {
+            if let Exposure::DeltaOne { basis, pnl_per_return } = &position.exposure {
+                match basis {
+                    BasisExposure::Spot => {}
+                    BasisExposure::Future { .. } => any = true,
+                    BasisExposure::Perpetual { funding_rate_8h } => {
+                        any = true;
+                        rates[position.underlying] = *funding_rate_8h;
+                        net_perpetual[position.underlying] += pnl_per_return;
+                    }
+                }
+            }
+        }
+        if !any || risk.is_zero() {
+            return Ok(None);
+        }
+        let horizon_days = horizon_years * 365.0;
+        // Expected funding counts where the net perpetual position pays it, never where it
+        // receives it (as in the add-on, `basis::basis_add_on`).
+        let expected_funding =
+            rates
+                .iter()
+                .zip(&net_perpetual)
+                .map(|(rate, net)| {
+                    if rate * net > 0.0 {
+                        rate * FUNDING_PRINTS_PER_DAY * horizon_days
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+        let nu = risk.degrees_of_freedom;
+        let per_day = |shock| unit_variance_scale(shock, nu, SHOCK_CONFIDENCE);
+        let root_days = horizon_days.sqrt();
+        Ok(Some(Self {
+            perpetual_sd: per_day(risk.perpetual_basis_shock) * root_days,
+            carry_sd: per_day(risk.carry_rate_shock) * root_days,
+            expected_funding,
+            degrees_of_freedom: nu,
+            spot_correlation: risk.spot_correlation,
+        }))
+    }
+
+    /// Draws the basis factors of every underlying into `shock`, given the spot's standard
+    /// normal drivers `spot_z`.
+    fn draw(&self, rng: &mut ChaCha20Rng, shock: &mut ShockVector, spot_z: &[f64]) {
+        let nu = self.degrees_of_freedom;
+        // nu > 2 was validated, so the distribution exists.
+        let chi: f64 = ChiSquared::new(nu).map(|d| d.sample(rng)).unwrap_or(nu);
+        let tail_scale = ((nu - 2.0) / chi).sqrt();
+        let rho = self.spot_correlation;
+        let own = (1.0 - rho * rho).sqrt();
+        for (i, z) in spot_z.iter().enumerate() {
+            let mut factor = || {
+                let noise: f64 = rng.sample(StandardNormal);
+                tail_scale * (rho * z + own * noise)
+            };
+            // The perpetual factor is the premium change net of the funding surprise; the
+            // expected funding is paid on top.
+            shock.perpetual_premium[i] = self.perpetual_sd * factor();
+            shock.funding_accrual[i] = self.expected_funding[i];
+            shock.carry_rate[i] = self.carry_sd * factor();
+        }
+    }
 }
 
 impl PathModel {
@@ -228,8 +330,10 @@ impl PathModel {
         if config.spot_vol_correlation.is_nan() || config.spot_vol_correlation.abs() > 1.0 {
             return Err(invalid("spot_vol_correlation".to_owned(), "must lie in [-1, 1]"));
         }
+        let horizon_years = config.margin_period.years();
         Ok(Self {
-            horizon_years: config.margin_period.years(),
+            basis: BasisPaths::new(book, &config.basis, horizon_years)?,
+            horizon_years,
             spot_vols,
             cholesky,
             tails: config.tails,
@@ -238,8 +342,15 @@ impl PathModel {
         })
     }
 
-    /// Draws one path's factor shocks into `shock`.
-    fn draw(&self, rng: &mut ChaCha20Rng, shock: &mut ShockVector, normals: &mut [f64]) {
+    /// Draws one path's factor shocks into `shock`; the spot's correlated standard normals are
+    /// left in `spot_z` (the basis factors correlate with them).
+    fn draw(
+        &self,
+        rng: &mut ChaCha20Rng,
+        shock: &mut ShockVector,
+        normals: &mut [f64],
+        spot_z: &mut [f64],
+    ) {
         let n = self.spot_vols.len();
         for z in normals.iter_mut() {
             *z = rng.sample(StandardNormal);
@@ -256,6 +367,7 @@ impl PathModel {
         let root_horizon = self.horizon_years.sqrt();
         for i in 0..n {
             let correlated: f64 = (0..=i).map(|k| self.cholesky[i][k] * normals[k]).sum();
+            spot_z[i] = correlated;
             let sigma = self.spot_vols[i] * root_horizon;
             let log_return = sigma * tail_scale * correlated - 0.5 * sigma * sigma;
             shock.spot_return[i] = log_return.exp() - 1.0;
@@ -308,13 +420,19 @@ pub(crate) fn monte_carlo_margin(
         .map(|chunk| {
             let mut rng = ChaCha20Rng::seed_from_u64(seed);
             rng.set_stream(chunk as u64);
+            let mut basis_rng = ChaCha20Rng::seed_from_u64(seed);
+            basis_rng.set_stream(BASIS_STREAM | chunk as u64);
             let count = CHUNK_PATHS.min(config.paths - chunk * CHUNK_PATHS);
             let mut normals = vec![0.0; 2 * underlyings];
+            let mut spot_z = vec![0.0; underlyings];
             let mut losses = Vec::with_capacity(count);
             let mut shocks = Vec::with_capacity(count);
             for _ in 0..count {
                 let mut shock = ShockVector::zero(underlyings);
-                model.draw(&mut rng, &mut shock, &mut normals);
+                model.draw(&mut rng, &mut shock, &mut normals, &mut spot_z);
+                if let Some(basis) = &model.basis {
+                    basis.draw(&mut basis_rng, &mut shock, &spot_z);
+                }
                 let mut pnl = 0.0;
                 for position in &horizon {
                     pnl += position.pnl(&shock)?;

@@ -1,6 +1,6 @@
 //! Full revaluation: a book of positions prepared once against the base market, then revalued
 //! under any [`ShockVector`] to a P&L per position. Delta-one positions are linear in the spot
-//! return; options are repriced with Black-76 at the shocked forward and the surface's volatility
+//! return, perpetuals and futures also in their basis factors ([`crate::margin::basis`]); options are repriced with Black-76 at the shocked forward and the surface's volatility
 //! at their new moneyness, scaled by the vol-level shock and rotated by the skew shock.
 
 use crate::error::Result;
@@ -16,8 +16,9 @@ use crate::valuation::{value_position, PositionValuation, PricingModel, SkewMode
 /// How a position's value responds to the risk factors.
 #[derive(Debug, Clone)]
 pub(crate) enum Exposure<'m> {
-    /// P&L = `pnl_per_return` × spot return (spot, futures, perpetuals, linear or inverse).
-    DeltaOne { pnl_per_return: f64 },
+    /// P&L = `pnl_per_return` × spot return (spot, futures, perpetuals, linear or inverse), plus
+    /// the basis factors of perpetuals and futures.
+    DeltaOne { pnl_per_return: f64, basis: BasisExposure },
     /// A European option, repriced in full.
     Option {
         kind: OptionKind,
@@ -29,6 +30,17 @@ pub(crate) enum Exposure<'m> {
         surface: &'m VolSurface,
         flat_vol: Option<f64>,
     },
+}
+
+/// Which basis factors a delta-one position reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum BasisExposure {
+    /// Spot: the reference, no basis.
+    Spot,
+    /// A perpetual: its premium over spot and the funding it pays (8-hour rate at the snapshot).
+    Perpetual { funding_rate_8h: f64 },
+    /// A dated future: its carry over `expiry_years`.
+    Future { expiry_years: f64 },
 }
 
 /// A position ready for repeated revaluation.
@@ -78,9 +90,10 @@ impl<'m> PreparedBook<'m> {
             };
             let valuation = value_position(position, market, model)?;
             let exposure = match &position.instrument {
-                Instrument::Spot { .. } => {
-                    Exposure::DeltaOne { pnl_per_return: position.size * data.spot }
-                }
+                Instrument::Spot { .. } => Exposure::DeltaOne {
+                    pnl_per_return: position.size * data.spot,
+                    basis: BasisExposure::Spot,
+                },
                 Instrument::Future { settlement, .. }
                 | Instrument::Perpetual { settlement, .. } => {
                     let pnl_per_return = match settlement {
@@ -92,7 +105,13 @@ impl<'m> PreparedBook<'m> {
                             position.size * data.spot / entry
                         }
                     };
-                    Exposure::DeltaOne { pnl_per_return }
+                    let basis = match &position.instrument {
+                        Instrument::Future { .. } => BasisExposure::Future {
+                            expiry_years: valuation.unit.expiry_years.unwrap_or(0.0),
+                        },
+                        _ => BasisExposure::Perpetual { funding_rate_8h: data.funding_rate_8h },
+                    };
+                    Exposure::DeltaOne { pnl_per_return, basis }
                 }
                 Instrument::Option { strike, kind, .. } => {
                     let surface =
@@ -141,9 +160,16 @@ impl PreparedPosition<'_> {
         terms: &VolTermScaling,
     ) -> Result<HorizonPosition> {
         let pricing = match &self.exposure {
-            Exposure::DeltaOne { pnl_per_return } => {
-                HorizonPricing::DeltaOne { pnl_per_return: *pnl_per_return }
-            }
+            Exposure::DeltaOne { pnl_per_return, basis } => HorizonPricing::DeltaOne {
+                pnl_per_return: *pnl_per_return,
+                basis: match basis {
+                    BasisExposure::Spot => HorizonBasis::Spot,
+                    BasisExposure::Perpetual { .. } => HorizonBasis::Perpetual,
+                    BasisExposure::Future { expiry_years } => HorizonBasis::Future {
+                        remaining_years: (expiry_years - horizon_years).max(0.0),
+                    },
+                },
+            },
             Exposure::Option {
                 kind,
                 forward,
@@ -183,6 +209,7 @@ impl PreparedPosition<'_> {
 enum HorizonPricing {
     DeltaOne {
         pnl_per_return: f64,
+        basis: HorizonBasis,
     },
     Option {
         kind: OptionKind,
@@ -196,6 +223,14 @@ enum HorizonPricing {
         flat_vol: f64,
         vol_term_scale: f64,
     },
+}
+
+/// The basis factors a delta-one position reads at a horizon.
+#[derive(Debug, Clone, Copy)]
+enum HorizonBasis {
+    Spot,
+    Perpetual,
+    Future { remaining_years: f64 },
 }
 
 /// A position prepared for repeated revaluation at one horizon.
@@ -212,7 +247,20 @@ impl HorizonPosition {
     pub fn pnl(&self, shock: &ShockVector) -> Result<f64> {
         let spot_return = shock.spot_return[self.underlying];
         match &self.pricing {
-            HorizonPricing::DeltaOne { pnl_per_return } => Ok(pnl_per_return * spot_return),
+            // Written so that zero basis shocks give exactly `pnl_per_return × r`: a hedged book
+            // then nets to an exact zero, as before basis risk existed.
+            HorizonPricing::DeltaOne { pnl_per_return, basis } => Ok(match basis {
+                HorizonBasis::Spot => pnl_per_return * spot_return,
+                HorizonBasis::Perpetual => {
+                    let premium = shock.perpetual_premium[self.underlying];
+                    let funding = shock.funding_accrual[self.underlying];
+                    pnl_per_return * (spot_return + premium * (1.0 + spot_return) - funding)
+                }
+                HorizonBasis::Future { remaining_years } => {
+                    let basis_return = shock.carry_rate[self.underlying] * remaining_years;
+                    pnl_per_return * (spot_return + basis_return * (1.0 + spot_return))
+                }
+            }),
             HorizonPricing::Option {
                 kind,
                 forward,

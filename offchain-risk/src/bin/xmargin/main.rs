@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod backtest;
+mod basis;
 mod calibrate;
 mod efficiency;
 mod io;
@@ -37,6 +38,8 @@ enum Command {
     Efficiency(efficiency::EfficiencyArgs),
     /// Backtest every margin model against realised losses on real history; write docs/BACKTEST.md and charts.
     Backtest(backtest::BacktestArgs),
+    /// Calibrate the basis and funding risk factors on the shared funding and OHLCV history.
+    Basis(basis::BasisArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Margin(args) => margin_cmd::run(args),
         Command::Efficiency(args) => efficiency::run(args),
         Command::Backtest(args) => backtest::run(args),
+        Command::Basis(args) => basis::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
