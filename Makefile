@@ -66,7 +66,7 @@ vectors-check: tools ## Fail if the committed vectors differ from what the code 
 	cargo run -q -p margin-types --features signer --example gen_vectors
 	@git diff --quiet -- tests/vectors || { echo "error: tests/vectors is stale; run 'make vectors' and commit"; git diff --stat -- tests/vectors; exit 1; }
 
-wasm: tools ## Build the Stylus WASM artifacts once, print their compressed sizes, fail above 24,576 bytes
+wasm: tools ## Build the Stylus WASM artifacts once, as cargo-stylus deploys them; Nitro's activation checks; fail above 24,576 bytes
 	scripts/build-wasm.sh
 
 fuzz: tools wasm ## Deeper fuzz and invariant runs

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Builds the Stylus engine's release WASM artifacts, prints each one's brotli-compressed size
-# (what Nitro's limit counts), and fails if any is above the hard limit of 24,576 bytes.
-# `make wasm` runs this.
+# Builds the Stylus engine's release WASM artifacts: the exact bytes `cargo stylus deploy
+# --wasm-file` uploads (canonicalised as cargo-stylus does: a text round trip that rewrites the
+# padded call_indirect table indices Nitro's validator refuses, custom sections stripped, a zero
+# `project_hash` section), checked as Nitro's activation checks them, with their compressed
+# sizes; fails if a check fails or any is above the code-size limit of 24,576 bytes.
+# `make wasm` runs this. Everything downstream (size and feature tests, the Stylus host, the
+# deploy script and the keeper's CHAIN=nitro deploy) reads these files.
 #
 # The engine is deployed as three cooperating contracts (docs/stylus.md): the engine, which
 # users call, and two modules it reaches by delegatecall on its own storage. All three come from
@@ -15,7 +19,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-LIMIT=24576
 BUDGET=16384
 PACKAGE=margin-engine-stylus
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -30,19 +33,19 @@ mkdir -p "$OUT"
 # with opt-level "z" for the whole build (as `cargo stylus build` does with its z option):
 # measured smaller than 3 and "s" (docs/BENCHMARKS.md). A per-package override does not work
 # here: with fat LTO the dependencies' opt-level decides most of the size.
+# The canonicaliser and checker (tests/stylus-artifact), built once.
+cargo build --locked -q -p stylus-artifact --bin stylus-artifact
+STYLUS_ARTIFACT="$CARGO_TARGET_DIR/debug/stylus-artifact"
+COMPILED="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/margin_engine_stylus.wasm"
 status=0
 for artifact in engine verifier admin; do
   features=()
   [ "$artifact" = engine ] || features=(--features "$artifact-module")
   cargo build --locked --release --lib -p "$PACKAGE" --target wasm32-unknown-unknown \
     --config 'profile.release.opt-level="z"' "${features[@]}"
-  cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/margin_engine_stylus.wasm" \
-    "$OUT/$artifact.wasm"
-  # Brotli quality 11, window 22, as cargo-stylus compresses for deployment; also scans the
-  # module for instructions and features Stylus rejects.
+  # Canonical bytes, Nitro's checks (tests/stylus-artifact), brotli quality 11 as deployed.
   echo -n "$artifact: "
-  cargo run --locked -q -p "$PACKAGE" --example wasm_size -- "$OUT/$artifact.wasm" "$LIMIT" \
-    "$BUDGET" || status=1
+  "$STYLUS_ARTIFACT" "$COMPILED" "$OUT/$artifact.wasm" "$BUDGET" || status=1
 done
 # A fourth, TEST-ONLY artifact: the engine linked to the fixed addresses at which the Stylus host
 # (tests/stylus-host) deploys the two modules, so the host runs the delegatecalls for real without
@@ -53,8 +56,7 @@ if [ -z "${MARGIN_ENGINE_VERIFIER_MODULE:-}${MARGIN_ENGINE_ADMIN_MODULE:-}" ]; t
   MARGIN_ENGINE_ADMIN_MODULE=0x5757000000000000000000000000000000000002 \
     cargo build --locked --release --lib -p "$PACKAGE" --target wasm32-unknown-unknown \
       --config 'profile.release.opt-level="z"'
-  cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/margin_engine_stylus.wasm" \
-    "$OUT/engine-host-test.wasm"
-  echo "engine-host-test: built (test-only, modules at 0x5757..01 / 0x5757..02)"
+  echo -n "engine-host-test (test-only, modules at 0x5757..01 / 0x5757..02): "
+  "$STYLUS_ARTIFACT" "$COMPILED" "$OUT/engine-host-test.wasm" "$BUDGET" || status=1
 fi
 exit "$status"

@@ -22,9 +22,11 @@ fi
 got_chain=$(cast chain-id --rpc-url "$RPC")
 [ "$got_chain" = "$CHAIN_ID" ] || { echo "error: $RPC is chain $got_chain, expected $CHAIN_ID"; exit 1; }
 
-# 1. Build exactly what scripts/build-wasm.sh measures (fails if any artifact is above 24,576
-#    bytes compressed), then deploy and activate the two modules (no constructor: they only ever
-#    run by delegatecall from the engine, on the engine's storage).
+# 1. Build the artifacts with scripts/build-wasm.sh: already in the form cargo-stylus uploads for
+#    --wasm-file (its processing leaves them unchanged, so what is deployed is what was tested),
+#    checked as Nitro's activation checks them, each within 24,576 bytes of code. Then deploy and
+#    activate the two modules (no constructor: they only ever run by delegatecall from the
+#    engine, on the engine's storage).
 scripts/build-wasm.sh
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 deploy_module() {

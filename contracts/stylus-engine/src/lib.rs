@@ -371,7 +371,7 @@ pub extern "C" fn user_entrypoint(len: usize) -> usize {
     use stylus_sdk::stylus_core::{CalldataAccess, MemoryAccess, MessageAccess, StorageAccess};
     let host = stylus_sdk::host::VM { host: stylus_sdk::host::WasmVM {} };
     // Reentrancy is refused at the engine's entry. A module runs only by delegatecall from the
-    // engine, where the host reports the engine's own frame as reentrant, so it does not check.
+    // engine, which Nitro does not count as a frame: its flag equals the engine's, already checked.
     #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
     if host.msg_reentrant() {
         return 1;

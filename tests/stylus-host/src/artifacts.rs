@@ -54,7 +54,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// Builds one artifact (`feature`: `None` for the engine) into `target`, with `linked` module
-/// addresses or none; the flags are `scripts/build-wasm.sh`'s.
+/// addresses or none, and canonicalises it; the flags and steps are `scripts/build-wasm.sh`'s.
 fn build(target: &Path, feature: Option<&str>, linked: bool) -> Vec<u8> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
@@ -79,7 +79,10 @@ fn build(target: &Path, feature: Option<&str>, linked: bool) -> Vec<u8> {
     let status = command.status().expect("cargo runs");
     assert!(status.success(), "the release WASM ({feature:?}, linked: {linked}) builds");
     let path = target.join("wasm32-unknown-unknown/release/margin_engine_stylus.wasm");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    let compiled = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // The deployed bytes, as scripts/build-wasm.sh writes them.
+    stylus_artifact::canonical::canonicalise(&compiled)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The artifacts, loaded or built once per process.

@@ -19,10 +19,13 @@ use std::sync::{Mutex, OnceLock};
 
 use alloy_primitives::{keccak256, Address, B256, U256};
 use wasmi::{
-    AsContextMut, Caller, Config, Engine, Extern, Linker, Memory, Module, Store, StoreLimits,
-    StoreLimitsBuilder,
+    AsContextMut, Caller, Config, Engine, Extern, Linker, Memory, Module, StackLimits, Store,
+    StoreLimits, StoreLimitsBuilder,
 };
 
+use stylus_artifact::ink::{self, hostio, EntryCost};
+
+use crate::gas::{GasEstimate, TxMeter, ECRECOVER_GAS};
 use crate::precompile;
 use crate::token;
 use crate::world::{Block, Log, State, Token};
@@ -31,7 +34,7 @@ use crate::world::{Block, Log, State, Token};
 const FUEL_PER_FRAME: u64 = 10_000_000_000;
 /// Nitro's page limit for a program's memory (64 KiB pages).
 pub const MAX_PAGES: u32 = 128;
-/// `evm_gas_left` / `evm_ink_left` answer with a constant (gas is not metered).
+/// `evm_gas_left` / `evm_ink_left` answer with a constant (gas is estimated, not enforced).
 const GAS_LEFT: u64 = 30_000_000;
 
 /// Every import this host provides (module `vm_hooks`): stylus-sdk 0.10.10's hostio list plus
@@ -103,14 +106,21 @@ fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut config = Config::default();
         config.consume_fuel(true);
+        // Nitro's depth checker (MaxStackDepth, compiled into the module the host runs) is the
+        // limit: at least 4 words a frame allows 5,500 nested calls, above wasmi's default 1,024.
+        let limits = StackLimits::new(1024, 16 * 1024 * 1024, 8192).expect("initial <= maximum");
+        config.set_stack_limits(limits);
         Engine::new(&config)
     })
 }
 
 /// Activation checks and compilation, once per distinct WASM (brotli at quality 11 and wasmi's
-/// validation are slow in the unoptimised test profile).
-fn compile(wasm: &[u8]) -> Result<Module, HostFault> {
-    static MODULES: OnceLock<Mutex<HashMap<B256, Result<Module, HostFault>>>> = OnceLock::new();
+/// validation are slow in the unoptimised test profile). What runs is the module with Nitro's ink
+/// meter compiled in (`stylus_artifact::ink::instrument`), so each frame's opcode ink is read
+/// back; the entry cost is the deployed module's.
+fn compile(wasm: &[u8]) -> Result<(Module, EntryCost), HostFault> {
+    type Compiled = Result<(Module, EntryCost), HostFault>;
+    static MODULES: OnceLock<Mutex<HashMap<B256, Compiled>>> = OnceLock::new();
     let key = keccak256(wasm);
     if let Some(done) = MODULES.get_or_init(Mutex::default).lock().expect("not poisoned").get(&key)
     {
@@ -119,28 +129,37 @@ fn compile(wasm: &[u8]) -> Result<Module, HostFault> {
     let compiled = crate::activation::check(wasm)
         .map_err(|problems| HostFault(problems.join("; ")))
         .and_then(|()| {
-            Module::new(engine(), wasm)
-                .map_err(|e| HostFault(format!("wasmi rejects the module: {e}")))
+            let metered = ink::instrument(wasm).map_err(|e| HostFault(e.to_string()))?;
+            let entry = ink::entry_cost(wasm).map_err(|e| HostFault(e.to_string()))?;
+            let module = Module::new(engine(), &metered[..])
+                .map_err(|e| HostFault(format!("wasmi rejects the module: {e}")))?;
+            Ok((module, entry))
         });
     MODULES.get_or_init(Mutex::default).lock().expect("not poisoned").insert(key, compiled.clone());
     compiled
 }
 
-/// One transaction's outcome: return or revert data, the logs (none if it reverted), and the
-/// wasmi fuel every program frame of it consumed.
+/// One transaction's outcome: return or revert data, the logs (none if it reverted), the wasmi
+/// fuel every program frame of it consumed, and its Stylus gas estimate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// `Ok(return data)` or `Err(revert data)`.
     pub result: Result<Vec<u8>, Vec<u8>>,
     /// Logs in order (empty when reverted).
     pub logs: Vec<Log>,
-    /// wasmi fuel over all frames (an instruction count; see the README's ink estimate).
+    /// wasmi fuel over all frames (about one unit per instruction executed).
     pub fuel: u64,
+    /// What Nitro would charge, by component ([`crate::gas`]).
+    pub gas: GasEstimate,
+    /// The most stack words any program call used, as Nitro's depth checker counts them (a call
+    /// above `MaxStackDepth`, 22,000, traps).
+    pub stack_peak: u32,
 }
 
 struct Program {
     module: Module,
     wasm: Vec<u8>,
+    entry: EntryCost,
 }
 
 struct Shared {
@@ -150,8 +169,11 @@ struct Shared {
     state: RefCell<State>,
     block: Cell<Block>,
     origin: Cell<Address>,
-    /// Storage addresses of the program frames running, outermost first.
+    /// Addresses of the open call frames that are not delegatecalls, outermost first (Nitro's
+    /// `TxProcessor.Programs` count, see [`run_program`]).
     active: RefCell<Vec<Address>>,
+    /// The running transaction's gas estimate and pricing state.
+    meter: RefCell<TxMeter>,
 }
 
 struct CacheSlot {
@@ -173,6 +195,9 @@ pub struct Frame {
     result: Vec<u8>,
     return_data: Vec<u8>,
     cache: HashMap<B256, CacheSlot>,
+    /// Storage cache reads and writes so far (Nitro's `StorageCache::read_gas`/`write_gas`).
+    cache_reads: usize,
+    cache_writes: usize,
     nested_fuel: u64,
     limits: StoreLimits,
 }
@@ -217,6 +242,7 @@ impl Host {
                 block: Cell::new(Block::default()),
                 origin: Cell::new(Address::ZERO),
                 active: RefCell::default(),
+                meter: RefCell::default(),
             }),
         }
     }
@@ -224,7 +250,7 @@ impl Host {
     /// Deploys a program's WASM at `address` after Nitro's activation checks
     /// ([`crate::activation::check`]) and a check that every import is provided here.
     pub fn deploy(&mut self, address: Address, wasm: &[u8]) -> Result<(), HostFault> {
-        let module = compile(wasm)?;
+        let (module, entry) = compile(wasm)?;
         for import in module.imports() {
             if import.module() != "vm_hooks" || !PROVIDED.contains(&import.name()) {
                 return Err(HostFault(format!(
@@ -240,7 +266,8 @@ impl Host {
                 return Err(HostFault(format!("the program does not export `{needed}`")));
             }
         }
-        self.shared.programs.borrow_mut().insert(address, Program { module, wasm: wasm.to_vec() });
+        let program = Program { module, wasm: wasm.to_vec(), entry };
+        self.shared.programs.borrow_mut().insert(address, program);
         Ok(())
     }
 
@@ -314,6 +341,7 @@ impl Host {
         }
         shared.origin.set(sender);
         shared.active.borrow_mut().clear();
+        *shared.meter.borrow_mut() = TxMeter::start(sender, to, calldata);
         let returned =
             call_target(shared, Kind::Call, None, sender, to, calldata, value).map_err(|e| {
                 match e.downcast_ref::<HostFault>() {
@@ -329,6 +357,8 @@ impl Host {
             result: if returned.success { Ok(returned.output) } else { Err(returned.output) },
             logs: if returned.success { logs } else { Vec::new() },
             fuel: returned.fuel,
+            gas: shared.meter.borrow().estimate,
+            stack_peak: shared.meter.borrow().stack_peak,
         })
     }
 }
@@ -345,6 +375,9 @@ fn call_target(
 ) -> Result<Returned, wasmi::Error> {
     let is_static = kind == Kind::Static || from.is_some_and(|f| f.is_static);
     let is_program = shared.programs.borrow().contains_key(&to);
+    if from.is_some() {
+        shared.meter.borrow_mut().access_account(to);
+    }
     if kind == Kind::Delegate {
         let frame = from.expect("only a program delegatecalls");
         if !is_program {
@@ -358,13 +391,14 @@ fn call_target(
             frame.value,
             is_static,
             calldata,
+            Kind::Delegate,
         );
     }
     if !value.is_zero() {
         return Err(fault(format!("a call with value to {to}: ether is not modelled")));
     }
     if is_program {
-        return run_program(shared, to, to, sender, value, is_static, calldata);
+        return run_program(shared, to, to, sender, value, is_static, calldata, kind);
     }
     if to == precompile::ARB_SYS {
         let l2_block = shared.block.get().number;
@@ -376,10 +410,12 @@ fn call_target(
         if to != precompile::ECRECOVER {
             return Err(fault(format!("precompile {to} is not modelled")));
         }
+        shared.meter.borrow_mut().estimate.evm_gas += ECRECOVER_GAS;
         return Ok(Returned { success: true, output: precompile::ecrecover(calldata), fuel: 0 });
     }
     let mut state = shared.state.borrow_mut();
     if state.tokens.contains_key(&to) {
+        shared.meter.borrow_mut().estimate.token_calls += 1;
         let snapshot = state.clone();
         return Ok(match token::call(&mut state, to, sender, calldata, is_static) {
             Ok(output) => Returned { success: true, output, fuel: 0 },
@@ -393,7 +429,14 @@ fn call_target(
     Ok(Returned { success: true, output: Vec::new(), fuel: 0 })
 }
 
-/// Runs program `code` on `address`'s storage.
+/// Runs program `code` on `address`'s storage, in a frame opened by a call of `kind`.
+///
+/// `msg_reentrant` follows Nitro (arbos/tx_processor.go at OffchainLabs/nitro 6dce8d13):
+/// `PushContract` counts the open frames per address except delegatecall and callcode frames,
+/// and `ExecuteWASM` reports a program reentrant when more than one such frame is open for its
+/// address. A delegatecall frame is thus not reentrant by itself (the engine's module runs with
+/// the flag clear); a call back into an address with an open frame is.
+#[allow(clippy::too_many_arguments)] // one frame's context, passed once
 fn run_program(
     shared: &Rc<Shared>,
     code: Address,
@@ -402,11 +445,19 @@ fn run_program(
     value: U256,
     is_static: bool,
     calldata: &[u8],
+    kind: Kind,
 ) -> Result<Returned, wasmi::Error> {
-    let module = shared.programs.borrow()[&code].module.clone();
+    let (module, entry) = {
+        let programs = shared.programs.borrow();
+        (programs[&code].module.clone(), programs[&code].entry)
+    };
+    let pages_before = shared.meter.borrow_mut().enter(code, entry);
     let snapshot = shared.state.borrow().clone();
-    let reentrant = shared.active.borrow().contains(&address);
-    shared.active.borrow_mut().push(address);
+    let counted = kind != Kind::Delegate;
+    if counted {
+        shared.active.borrow_mut().push(address);
+    }
+    let reentrant = shared.active.borrow().iter().filter(|&&a| a == address).count() > 1;
     let frame = Frame {
         shared: shared.clone(),
         address,
@@ -418,6 +469,8 @@ fn run_program(
         result: Vec::new(),
         return_data: Vec::new(),
         cache: HashMap::new(),
+        cache_reads: 0,
+        cache_writes: 0,
         nested_fuel: 0,
         limits: StoreLimitsBuilder::new()
             .memory_size(MAX_PAGES as usize * 65_536)
@@ -427,12 +480,28 @@ fn run_program(
     let mut store = Store::new(&shared.engine, frame);
     store.limiter(|frame| &mut frame.limits);
     store.set_fuel(FUEL_PER_FRAME).expect("fuel metering is on");
+    let mut instance = None;
     let outcome = (|| {
-        let instance = shared.linker.instantiate(&mut store, &module)?.start(&mut store)?;
-        let entry = instance.get_typed_func::<i32, i32>(&store, "user_entrypoint")?;
+        let started = shared.linker.instantiate(&mut store, &module)?.start(&mut store)?;
+        instance = Some(started);
+        let entry = started.get_typed_func::<i32, i32>(&store, "user_entrypoint")?;
         entry.call(&mut store, calldata.len() as i32)
     })();
-    shared.active.borrow_mut().pop();
+    // The frame's opcode ink and stack peak, from the meter compiled into the module (also
+    // after a trap; a frame exceeding Nitro's MaxStackDepth traps there, as on Nitro).
+    let global =
+        |name: &str| instance.and_then(|i| i.get_global(&store, name)).map(|g| g.get(&store));
+    let opcode_ink = global(ink::INK_COUNTER).and_then(|v| v.i64()).unwrap_or(0) as u64;
+    let stack_peak = global(ink::STACK_PEAK).and_then(|v| v.i32()).unwrap_or(0) as u32;
+    {
+        let mut meter = shared.meter.borrow_mut();
+        meter.estimate.opcode_ink += opcode_ink;
+        meter.stack_peak = meter.stack_peak.max(stack_peak);
+        meter.leave(pages_before);
+    }
+    if counted {
+        shared.active.borrow_mut().pop();
+    }
     let fuel = FUEL_PER_FRAME - store.get_fuel().unwrap_or(0) + store.data().nested_fuel;
     let (success, output) = match outcome {
         Ok(status) => (status == 0, std::mem::take(&mut store.data_mut().result)),
@@ -504,6 +573,7 @@ fn do_call(
     value: Option<i32>,
     ret_len: i32,
 ) -> R<i32> {
+    charge(caller, hostio::CALL + 2 * hostio::read(len as u32));
     let to = read_address(caller, contract)?;
     let calldata = read(caller, data, len as u32 as usize)?;
     let value = match value {
@@ -521,14 +591,22 @@ fn do_call(
     Ok(if returned.success { 0 } else { 1 })
 }
 
-/// Defines every import of [`PROVIDED`].
+/// Charges hostio ink to the transaction's estimate.
+fn charge(c: &Fx<'_>, ink: u64) {
+    c.data().shared.meter.borrow_mut().estimate.hostio_ink += ink;
+}
+
+/// Defines every import of [`PROVIDED`], each charging Nitro's ink and EVM gas for it
+/// (`user-host-trait/lib.rs`, prices from `arbutil/src/pricing.rs`).
 fn link(l: &mut Linker<Frame>) -> Result<(), wasmi::errors::LinkerError> {
     const M: &str = "vm_hooks";
     l.func_wrap(M, "read_args", |mut c: Fx<'_>, dest: i32| -> R<()> {
         let args = c.data().args.clone();
+        charge(&c, hostio::HOSTIO + hostio::write(args.len() as u32));
         write(&mut c, dest, &args)
     })?;
     l.func_wrap(M, "write_result", |mut c: Fx<'_>, ptr: i32, len: i32| -> R<()> {
+        charge(&c, hostio::HOSTIO + 2 * hostio::read(len as u32));
         let data = read(&c, ptr, len as u32 as usize)?;
         c.data_mut().result = data;
         Ok(())
@@ -538,11 +616,21 @@ fn link(l: &mut Linker<Frame>) -> Result<(), wasmi::errors::LinkerError> {
     })?;
     l.func_wrap(M, "storage_load_bytes32", |mut c: Fx<'_>, key: i32, dest: i32| -> R<()> {
         let key = read_word(&c, key)?;
+        charge(&c, hostio::TWO_PTRS);
         let frame = c.data_mut();
+        frame.cache_reads += 1;
+        // StorageCache::read_gas: free for the first 32 reads of a frame, then 2, then 10.
+        let read_gas = match frame.cache_reads {
+            0..=32 => 0,
+            33..=128 => 2,
+            _ => 10,
+        };
+        frame.shared.meter.borrow_mut().estimate.evm_gas += read_gas;
         let value = match frame.cache.get(&key) {
             Some(slot) => slot.value,
             None => {
                 let value = frame.shared.state.borrow().load(frame.address, key);
+                frame.shared.meter.borrow_mut().sload(frame.address, key, value);
                 frame.cache.insert(key, CacheSlot { value, known: Some(value) });
                 value
             }
@@ -551,7 +639,17 @@ fn link(l: &mut Linker<Frame>) -> Result<(), wasmi::errors::LinkerError> {
     })?;
     l.func_wrap(M, "storage_cache_bytes32", |mut c: Fx<'_>, key: i32, value: i32| -> R<()> {
         let (key, value) = (read_word(&c, key)?, read_word(&c, value)?);
-        c.data_mut()
+        charge(&c, hostio::TWO_PTRS);
+        let frame = c.data_mut();
+        frame.cache_writes += 1;
+        // StorageCache::write_gas: free for the first 8 writes of a frame, then 7, then 10.
+        let write_gas = match frame.cache_writes {
+            0..=8 => 0,
+            9..=64 => 7,
+            _ => 10,
+        };
+        frame.shared.meter.borrow_mut().estimate.evm_gas += write_gas;
+        frame
             .cache
             .entry(key)
             .and_modify(|slot| slot.value = value)
@@ -559,6 +657,7 @@ fn link(l: &mut Linker<Frame>) -> Result<(), wasmi::errors::LinkerError> {
         Ok(())
     })?;
     l.func_wrap(M, "storage_flush_cache", |mut c: Fx<'_>, clear: i32| -> R<()> {
+        charge(&c, hostio::WITH_EVM_API);
         let frame = c.data_mut();
         let mut state = frame.shared.state.borrow_mut();
         for (key, slot) in frame.cache.iter_mut() {
@@ -567,6 +666,8 @@ fn link(l: &mut Linker<Frame>) -> Result<(), wasmi::errors::LinkerError> {
                     // Nitro refuses the write (write protection): the program fails.
                     return Err(wasmi::Error::from(wasmi::core::TrapCode::UnreachableCodeReached));
                 }
+                let current = state.load(frame.address, *key);
+                frame.shared.meter.borrow_mut().sstore(frame.address, *key, current, slot.value);
                 state.store(frame.address, *key, slot.value);
                 slot.known = Some(slot.value);
             }
@@ -578,47 +679,73 @@ fn link(l: &mut Linker<Frame>) -> Result<(), wasmi::errors::LinkerError> {
         Ok(())
     })?;
     l.func_wrap(M, "msg_sender", |mut c: Fx<'_>, dest: i32| -> R<()> {
+        charge(&c, hostio::ONE_PTR);
         let a = c.data().sender;
         write(&mut c, dest, a.as_slice())
     })?;
     l.func_wrap(M, "msg_value", |mut c: Fx<'_>, dest: i32| -> R<()> {
+        charge(&c, hostio::ONE_PTR);
         let v = c.data().value.to_be_bytes::<32>();
         write(&mut c, dest, &v)
     })?;
-    l.func_wrap(M, "msg_reentrant", |c: Fx<'_>| -> R<i32> { Ok(i32::from(c.data().reentrant)) })?;
+    l.func_wrap(M, "msg_reentrant", |c: Fx<'_>| -> R<i32> {
+        charge(&c, hostio::HOSTIO);
+        Ok(i32::from(c.data().reentrant))
+    })?;
     l.func_wrap(M, "contract_address", |mut c: Fx<'_>, dest: i32| -> R<()> {
+        charge(&c, hostio::ONE_PTR);
         let a = c.data().address;
         write(&mut c, dest, a.as_slice())
     })?;
     l.func_wrap(M, "tx_origin", |mut c: Fx<'_>, dest: i32| -> R<()> {
+        charge(&c, hostio::ONE_PTR);
         let a = c.data().shared.origin.get();
         write(&mut c, dest, a.as_slice())
     })?;
     l.func_wrap(M, "tx_gas_price", |mut c: Fx<'_>, dest: i32| -> R<()> {
+        charge(&c, hostio::ONE_PTR);
         write(&mut c, dest, &[0u8; 32])
     })?;
-    l.func_wrap(M, "tx_ink_price", |_: Fx<'_>| -> R<i32> { Ok(10_000) })?;
+    l.func_wrap(M, "tx_ink_price", |c: Fx<'_>| -> R<i32> {
+        charge(&c, hostio::HOSTIO);
+        Ok(ink::INK_PRICE as i32)
+    })?;
     l.func_wrap(M, "chainid", |c: Fx<'_>| -> R<i64> {
+        charge(&c, hostio::HOSTIO);
         Ok(c.data().shared.block.get().chain_id as i64)
     })?;
     // Nitro's L1 estimate (arbos/programs/programs.go: `evm.ProcessingHook.L1BlockNumber`),
     // not the L2 number ArbSys answers.
     l.func_wrap(M, "block_number", |c: Fx<'_>| -> R<i64> {
+        charge(&c, hostio::HOSTIO);
         Ok(c.data().shared.block.get().l1_number as i64)
     })?;
     l.func_wrap(M, "block_timestamp", |c: Fx<'_>| -> R<i64> {
+        charge(&c, hostio::HOSTIO);
         Ok(c.data().shared.block.get().timestamp as i64)
     })?;
     l.func_wrap(M, "block_basefee", |mut c: Fx<'_>, dest: i32| -> R<()> {
+        charge(&c, hostio::ONE_PTR);
         write(&mut c, dest, &[0u8; 32])
     })?;
     l.func_wrap(M, "block_coinbase", |mut c: Fx<'_>, dest: i32| -> R<()> {
+        charge(&c, hostio::ONE_PTR);
         write(&mut c, dest, &[0u8; 20])
     })?;
-    l.func_wrap(M, "block_gas_limit", |_: Fx<'_>| -> R<i64> { Ok(GAS_LEFT as i64) })?;
-    l.func_wrap(M, "evm_gas_left", |_: Fx<'_>| -> R<i64> { Ok(GAS_LEFT as i64) })?;
-    l.func_wrap(M, "evm_ink_left", |_: Fx<'_>| -> R<i64> { Ok((GAS_LEFT * 10_000) as i64) })?;
+    l.func_wrap(M, "block_gas_limit", |c: Fx<'_>| -> R<i64> {
+        charge(&c, hostio::HOSTIO);
+        Ok(GAS_LEFT as i64)
+    })?;
+    l.func_wrap(M, "evm_gas_left", |c: Fx<'_>| -> R<i64> {
+        charge(&c, hostio::HOSTIO);
+        Ok(GAS_LEFT as i64)
+    })?;
+    l.func_wrap(M, "evm_ink_left", |c: Fx<'_>| -> R<i64> {
+        charge(&c, hostio::HOSTIO);
+        Ok((GAS_LEFT * ink::INK_PRICE) as i64)
+    })?;
     l.func_wrap(M, "native_keccak256", |mut c: Fx<'_>, ptr: i32, len: i32, out: i32| -> R<()> {
+        charge(&c, hostio::keccak(len as u32));
         let data = read(&c, ptr, len as u32 as usize)?;
         write(&mut c, out, keccak256(data).as_slice())
     })?;
@@ -627,6 +754,8 @@ fn link(l: &mut Linker<Frame>) -> Result<(), wasmi::errors::LinkerError> {
         if topics > 4 || len < topics * 32 || c.data().is_static {
             return Err(wasmi::Error::from(wasmi::core::TrapCode::UnreachableCodeReached));
         }
+        charge(&c, hostio::WITH_EVM_API + hostio::read(len as u32));
+        c.data().shared.meter.borrow_mut().log(topics as u64, (len - topics * 32) as u64);
         let bytes = read(&c, ptr, len)?;
         let log = Log {
             address: c.data().address,
@@ -663,22 +792,37 @@ fn link(l: &mut Linker<Frame>) -> Result<(), wasmi::errors::LinkerError> {
         let start = (offset as u32 as usize).min(data.len());
         let end = start.saturating_add(size as u32 as usize).min(data.len());
         let part = data[start..end].to_vec();
+        charge(&c, hostio::WITH_EVM_API + hostio::write((end - start) as u32));
         write(&mut c, dest, &part)?;
         R::Ok(part.len() as i32)
     })?;
     l.func_wrap(M, "return_data_size", |c: Fx<'_>| -> R<i32> {
+        charge(&c, hostio::HOSTIO);
         Ok(c.data().return_data.len() as i32)
     })?;
-    // Memory is bounded by the store's limiter (128 pages); ink is not charged.
-    l.func_wrap(M, "pay_for_memory_grow", |_: Fx<'_>, _pages: i32| -> R<()> { Ok(()) })?;
-    l.func_wrap(M, "account_balance", |mut c: Fx<'_>, _a: i32, dest: i32| -> R<()> {
+    // Memory is bounded by the store's limiter (128 pages); growth pays the memory model.
+    l.func_wrap(M, "pay_for_memory_grow", |c: Fx<'_>, pages: i32| -> R<()> {
+        if pages == 0 {
+            charge(&c, hostio::HOSTIO);
+        } else {
+            c.data().shared.meter.borrow_mut().grow(pages as u16);
+        }
+        Ok(())
+    })?;
+    l.func_wrap(M, "account_balance", |mut c: Fx<'_>, a: i32, dest: i32| -> R<()> {
+        charge(&c, hostio::ACCOUNT_WITH_PTRS);
+        let account = read_address(&c, a)?;
+        c.data().shared.meter.borrow_mut().access_account(account);
         write(&mut c, dest, &[0u8; 32])
     })?;
     l.func_wrap(
         M,
         "account_code",
         |mut c: Fx<'_>, a: i32, offset: i32, size: i32, dest: i32| -> R<i32> {
-            let code = code_of(&c.data().shared, read_address(&c, a)?);
+            let account = read_address(&c, a)?;
+            let code = code_of(&c.data().shared, account);
+            charge(&c, hostio::WITH_EVM_API + hostio::write(code.len() as u32));
+            c.data().shared.meter.borrow_mut().access_account(account);
             let start = (offset as u32 as usize).min(code.len());
             let end = start.saturating_add(size as u32 as usize).min(code.len());
             write(&mut c, dest, &code[start..end])?;
@@ -686,10 +830,16 @@ fn link(l: &mut Linker<Frame>) -> Result<(), wasmi::errors::LinkerError> {
         },
     )?;
     l.func_wrap(M, "account_code_size", |c: Fx<'_>, a: i32| -> R<i32> {
-        Ok(code_of(&c.data().shared, read_address(&c, a)?).len() as i32)
+        charge(&c, hostio::WITH_EVM_API);
+        let account = read_address(&c, a)?;
+        c.data().shared.meter.borrow_mut().access_account(account);
+        Ok(code_of(&c.data().shared, account).len() as i32)
     })?;
     l.func_wrap(M, "account_codehash", |mut c: Fx<'_>, a: i32, dest: i32| -> R<()> {
-        let code = code_of(&c.data().shared, read_address(&c, a)?);
+        charge(&c, hostio::ACCOUNT_WITH_PTRS);
+        let account = read_address(&c, a)?;
+        c.data().shared.meter.borrow_mut().access_account(account);
+        let code = code_of(&c.data().shared, account);
         let hash = if code.is_empty() { B256::ZERO } else { keccak256(&code) };
         write(&mut c, dest, hash.as_slice())
     })?;

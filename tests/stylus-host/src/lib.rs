@@ -6,6 +6,7 @@
 pub mod activation;
 pub mod anvil;
 pub mod artifacts;
+pub mod gas;
 pub mod host;
 pub mod precompile;
 pub mod scenario;
@@ -14,6 +15,7 @@ pub mod world;
 
 use alloy_primitives::{keccak256, Address, U256};
 
+pub use gas::GasEstimate;
 pub use host::{Host, HostFault, Outcome};
 pub use world::{Block, Log};
 

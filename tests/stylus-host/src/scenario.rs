@@ -236,6 +236,10 @@ pub struct Cost {
     pub label: String,
     /// wasmi fuel in the host (all frames).
     pub fuel: u64,
+    /// The Stylus gas estimate of the host's run ([`crate::gas`]).
+    pub stylus: crate::GasEstimate,
+    /// The most stack words a program call used (Nitro's depth count).
+    pub stack_peak: u32,
     /// Gas used by the twin's transaction on anvil (0 without anvil).
     pub gas: u64,
     /// Whether the call succeeded.
@@ -409,6 +413,8 @@ impl Lockstep {
         self.costs.push(Cost {
             label: tx.label,
             fuel: ours.fuel,
+            stylus: ours.gas,
+            stack_peak: ours.stack_peak,
             gas,
             success: ours.result.is_ok(),
             result: ours.result,
@@ -575,6 +581,63 @@ impl Lockstep {
             }
         }
         self.compare_views()
+    }
+
+    /// The cost of the last transaction.
+    fn last_cost(&self) -> Cost {
+        self.costs.last().cloned().expect("a transaction was recorded")
+    }
+
+    /// Fresh reports for `accounts` (portfolio value `pv + i` USD, maintenance margin
+    /// `2,000 + i` USD for the i-th), at each account's nonce and the current epoch.
+    fn reports_for(&mut self, accounts: &[Address], pv: i64) -> Vec<MarginReport> {
+        let epoch = self.view_host(I::riskEpochCall {});
+        (0..accounts.len())
+            .map(|i| {
+                let account = accounts[i];
+                let state = self.view_host(I::accountStateCall { account });
+                let mm = (2_000 + i as u128) * E18;
+                MarginReport {
+                    account,
+                    positionsNonce: state.positionsNonce,
+                    riskEpoch: epoch,
+                    observedBlock: U48::ZERO,
+                    portfolioValue: (i128::from(pv) + i as i128) * E18 as i128,
+                    initialMargin: mm + mm / 4,
+                    maintenanceMargin: mm,
+                }
+            })
+            .collect()
+    }
+
+    /// `postBatch` of fresh reports for `accounts` (no prices), signed by keepers 0 and 1
+    /// (quorum 2), in the next block; its cost.
+    pub fn post_reports(&mut self, accounts: &[Address], pv: i64) -> Result<Cost, String> {
+        let reports = self.reports_for(accounts, pv);
+        let data = self.batch_calldata(&[0, 1], Vec::new(), reports, Vec::new(), 1).0;
+        self.engine_tx("postBatch", ACTORS[7], data)?;
+        Ok(self.last_cost())
+    }
+
+    /// `attestRoot` of a quorum-2 batch of fresh reports for `accounts`, then, in the next block,
+    /// `postMarginReport` of the `index`-th with its Merkle proof; the latter's cost.
+    pub fn prove_report(
+        &mut self,
+        accounts: &[Address],
+        pv: i64,
+        index: usize,
+    ) -> Result<Cost, String> {
+        let reports = self.reports_for(accounts, pv);
+        let (data, _, root, _) = self.batch_calldata(&[0, 1], Vec::new(), reports, Vec::new(), 1);
+        let batch = I::postBatchCall::abi_decode(&data).map_err(|e| e.to_string())?;
+        let attest = I::attestRootCall { batch: batch.batch, signatures: batch.signatures };
+        self.engine_tx("attestRoot", ACTORS[7], attest.abi_encode())?;
+        let leaves: Vec<B256> = batch.reports.iter().map(BatchLeaf::leaf_hash).collect();
+        let proof = merkle::proof(&leaves, index).map_err(|e| e.to_string())?;
+        let report = batch.reports[index].clone();
+        let post = I::postMarginReportCall { report, root, proof };
+        self.engine_tx("postMarginReport", ACTORS[7], post.abi_encode())?;
+        Ok(self.last_cost())
     }
 
     /// A report for `spec` at the account's current nonce and the current epoch.

@@ -36,7 +36,7 @@ fn every_shared_vector_replays_through_the_wasm() {
     let chain_id = num(&file["chainId"]);
     let engine: Address = file["engine"].as_str().unwrap().parse().unwrap();
     let mut failures = Vec::new();
-    let (mut steps, mut fuel) = (0usize, 0u64);
+    let (mut steps, mut fuel, mut stack_peak) = (0usize, 0u64, 0u32);
     for case in file["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let deploy = &case["deploy"];
@@ -56,6 +56,7 @@ fn every_shared_vector_replays_through_the_wasm() {
             let sender: Address = step["sender"].as_str().unwrap().parse().unwrap();
             let outcome = chain.call(sender, &bytes(&step["calldata"]));
             fuel += outcome.fuel;
+            stack_peak = stack_peak.max(outcome.stack_peak);
             let data = bytes(&step["returnData"]);
             let expected = if step["success"].as_bool().unwrap() { Ok(data) } else { Err(data) };
             let expected_logs: Vec<(Address, Vec<B256>, Vec<u8>)> = step["events"]
@@ -94,6 +95,9 @@ fn every_shared_vector_replays_through_the_wasm() {
     }
     assert!(steps > 50, "the vectors have steps ({steps})");
     assert!(fuel > 0, "fuel is metered");
+    // Nitro's runtime stack limit: every call stays within it (a call above it traps).
+    let limit = stylus_artifact::nitro::MAX_STACK_DEPTH;
+    assert!(stack_peak > 0 && stack_peak < limit, "stack peak {stack_peak} of {limit} words");
     assert!(
         failures.is_empty(),
         "{} of {steps} steps failed:\n{}",
@@ -213,7 +217,19 @@ fn broken_builds_are_refused_before_they_run() {
     // More memory than Nitro's 128 pages.
     let big = replace_section(engine, 5, |_| vec![1, 0, 200, 1]); // 1 memory, min 200, no max
     let problems = activation::check(&big).expect_err("200 pages are refused");
-    assert!(problems.iter().any(|p| p.contains("200 initial memory pages")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("memory exceeds limit: 200 > 128")), "{problems:?}");
+
+    // A call_indirect table index in the padded 5-byte encoding rustc's reference-types
+    // relocations leave (what `make wasm` used to ship): valid WASM with reference types on,
+    // refused by Nitro's validator (reference types off) with wasmparser's message.
+    let padded = stylus_artifact::fixtures::pad_first_call_indirect(engine).expect("has one");
+    wasmparser::validate(&padded).expect("valid WASM with reference types on");
+    let problems = activation::check(&padded).expect_err("the padded encoding is refused");
+    assert!(problems.iter().any(|p| p.contains("zero byte expected")), "{problems:?}");
+    let refused = Host::new().deploy(Address::repeat_byte(1), &padded).expect_err("not deployed");
+    assert!(refused.0.contains("zero byte expected"), "{refused}");
+    // cargo-stylus' processing (our canonical form) repairs it: back to the deployed bytes.
+    assert_eq!(&stylus_artifact::canonical::canonicalise(&padded).unwrap(), engine);
 
     // An import the host does not provide: the failure names it.
     let mut renamed = engine.clone();

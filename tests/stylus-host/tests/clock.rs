@@ -9,46 +9,20 @@ use stylus_host::scenario::{constructor_args, engine, tokens, DEPLOYER};
 use stylus_host::world::{L1_BEHIND_L2, L2_BLOCKS_PER_L1_BLOCK};
 use stylus_host::{Block, Host, StylusEngine};
 
-/// A program that returns the `block_number` hostio as 8 little-endian bytes. Hand-assembled:
-/// imports `write_result` (func 0) and `block_number` (func 1); `user_entrypoint` stores
-/// `block_number()` at address 0 and writes those 8 bytes as its result.
+/// A program that returns the `block_number` hostio as 8 little-endian bytes.
 fn block_number_program() -> Vec<u8> {
-    let mut wasm = b"\0asm\x01\0\0\0".to_vec();
-    let mut section = |id: u8, body: &[u8]| {
-        wasm.push(id);
-        wasm.push(u8::try_from(body.len()).expect("small section"));
-        wasm.extend_from_slice(body);
-    };
-    // Types: (i32, i32) -> (), () -> i64, (i32) -> i32.
-    section(1, &[3, 0x60, 2, 0x7f, 0x7f, 0, 0x60, 0, 1, 0x7e, 0x60, 1, 0x7f, 1, 0x7f]);
-    let mut imports = vec![2];
-    for (name, ty) in [("write_result", 0u8), ("block_number", 1)] {
-        imports.push(8);
-        imports.extend_from_slice(b"vm_hooks");
-        imports.push(name.len() as u8);
-        imports.extend_from_slice(name.as_bytes());
-        imports.extend_from_slice(&[0, ty]);
-    }
-    section(2, &imports);
-    section(3, &[1, 2]); // one function of type 2
-    section(5, &[1, 0, 1]); // one memory, one page
-    let mut exports = vec![2, 15];
-    exports.extend_from_slice(b"user_entrypoint");
-    exports.extend_from_slice(&[0, 2, 6]);
-    exports.extend_from_slice(b"memory");
-    exports.extend_from_slice(&[2, 0]);
-    section(7, &exports);
-    let body = [
-        0, // no locals
-        0x41, 0, 0x10, 1, // i32.const 0; call block_number
-        0x37, 3, 0, // i64.store align=8 offset=0
-        0x41, 0, 0x41, 8, 0x10, 0, // write_result(0, 8)
-        0x41, 0, 0x0b, // return 0 (success)
-    ];
-    let mut code = vec![1, body.len() as u8];
-    code.extend_from_slice(&body);
-    section(10, &code);
-    wasm
+    wat::parse_str(
+        r#"(module
+             (import "vm_hooks" "write_result" (func $write (param i32 i32)))
+             (import "vm_hooks" "block_number" (func $block (result i64)))
+             (global (mut i32) (i32.const 0))
+             (memory (export "memory") 1)
+             (func (export "user_entrypoint") (param i32) (result i32)
+               (i64.store (i32.const 0) (call $block))
+               (call $write (i32.const 0) (i32.const 8))
+               i32.const 0))"#,
+    )
+    .expect("assembles")
 }
 
 const PROGRAM: Address = address!("00000000000000000000000000000000000b10c1");

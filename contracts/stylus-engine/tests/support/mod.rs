@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 pub mod fixture;
-pub mod wasm_scan;
 
 use alloy_primitives::{Address, B256};
 use margin_engine_stylus::{router, MarginEngine};
