@@ -13,7 +13,16 @@ pragma solidity ^0.8.24;
 //    `balance * price / 10**d`).
 //  - Instrument sizes and mark prices: 18 decimals (1e18 = one contract unit; USD per unit).
 //  - Weights, thresholds and penalties: basis points (10_000 = 100%).
-//  - Block numbers: `block.number` of the chain the engine runs on; times: seconds.
+//  - Block numbers: the engine's block clock, `clockBlock()`: on an Arbitrum chain the L2 block
+//    number (`ArbSys(0x64).arbBlockNumber()`), elsewhere `block.number`, fixed at deployment. On
+//    Arbitrum `block.number` (and Stylus's `block_number`) is an estimate of the L1 block number
+//    that many L2 blocks share, so it is never used. Every observedBlock, priceBlock,
+//    lastLiquidationBlock, "per block" rule and *AgeBlocks window counts in this clock, and keepers
+//    sign observedBlock from `clockBlock()` (read at the block they observed), not from
+//    eth_blockNumber. On Arbitrum a "block" is therefore an L2 block (produced on demand, at most
+//    one per 250 ms on Arbitrum One), not ~12 s of L1 time. The freshness windows stay in clock
+//    blocks: a bound in seconds would need the observation time inside the signed types (see
+//    docs/stylus.md, "Block clock"). Times: seconds (`block.timestamp`).
 //
 //  Rounding: every product that is divided is computed at full 512-bit precision and rounded
 //  toward zero (OpenZeppelin `Math.mulDiv` semantics); any result that does not fit its type
@@ -44,7 +53,7 @@ pragma solidity ^0.8.24;
 //  v in {27, 28}, s <= secp256k1n / 2, recover to a non-zero registered keeper; at least
 //  `quorum()` of them are required. Any bad signature reverts the whole call.
 //
-//  Validity of a batch: observedBlock <= block.number, block.number - observedBlock <=
+//  Validity of a batch: observedBlock <= clockBlock(), clockBlock() - observedBlock <=
 //  maxReportAgeBlocks, riskEpoch == riskEpoch(), count == number of leaves; every margin report
 //  and liquidation step inside carries the batch's observedBlock and riskEpoch, every price report
 //  the batch's observedBlock.
@@ -575,4 +584,10 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     function queuedChangeEta(bytes32 changeId) external view returns (uint64);
     /// @notice The liquidated notional counted in the current block.
     function liquidatedNotionalThisBlock() external view returns (uint256);
+    /// @notice The engine's block clock now: the number every observedBlock, freshness window and
+    ///         per-block gate is compared with (see the file header). `ArbSys(0x64).arbBlockNumber()`
+    ///         (the L2 block) on an Arbitrum chain, `block.number` on any other; the Solidity twin
+    ///         decides at deployment (ArbSys answers or not), the Stylus engine always reads ArbSys.
+    ///         Keepers sign observedBlock from this view, called at the block they observed.
+    function clockBlock() external view returns (uint256);
 }

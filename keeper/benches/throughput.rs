@@ -134,6 +134,7 @@ fn margin_and_sign(
         .collect();
     let batch = Batch {
         observed_block: BLOCK,
+        state_block: BLOCK,
         risk_epoch: 0,
         prices: model.collateral_prices(BLOCK).unwrap(),
         reports,
@@ -197,7 +198,8 @@ fn anvil_submission() {
         for (i, part) in computed.chunks(chunk).enumerate() {
             let head = chain.head().await.unwrap();
             let batch = Batch {
-                observed_block: head,
+                observed_block: chain.clock_at(head).await.unwrap(),
+                state_block: head,
                 risk_epoch: 0,
                 prices: Vec::new(),
                 // Nonce 0: these accounts never traded on this engine, so the reports apply.

@@ -16,8 +16,14 @@ use serde::{Deserialize, Serialize};
 /// Everything keepers attest to for one observed block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Batch {
-    /// The block the keepers observed.
+    /// The engine's block clock (`clockBlock()`) at `state_block`: what is signed as
+    /// observedBlock and what the engine's freshness windows count from.
     pub observed_block: u64,
+    /// The node's block whose state (logs, engine views) and market data the numbers come
+    /// from. The same number as `observed_block` on Arbitrum (both are L2 blocks) and on other
+    /// chains; they differ only where the engine's clock is not the node's numbering (a mocked
+    /// ArbSys on anvil).
+    pub state_block: u64,
     /// The engine's risk epoch the numbers were computed under.
     pub risk_epoch: u32,
     /// Collateral prices.
@@ -176,6 +182,7 @@ mod tests {
     fn batch() -> Batch {
         Batch {
             observed_block: 41,
+            state_block: 41,
             risk_epoch: 0,
             prices: vec![PriceReportJson { asset: Address::repeat_byte(1), price: 10 }],
             reports: vec![MarginReportJson {

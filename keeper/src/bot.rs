@@ -2,6 +2,11 @@
 //! and executes them, one step per account per block and within the block's notional cap, each
 //! simulated first so a step the engine would reject (stale nonce, account healthy again, the
 //! account already liquidated this block, cap exhausted, own margin short) costs no gas.
+//!
+//! "Block" is the engine's block clock (`clockBlock()`: the L2 block on Arbitrum, where many L2
+//! blocks share one `block.number`): the cap the bot reads (`liquidatedNotionalThisBlock`) and the
+//! one-step rule the simulation enforces both count in it, and [`Executed::clock_block`] is the
+//! clock block the engine recorded the step in.
 
 use std::{collections::BTreeSet, sync::atomic::Ordering, sync::Arc};
 
@@ -26,8 +31,10 @@ pub struct Executed {
     pub size: i128,
     /// Mark price, USD 18 decimals.
     pub mark_price: u128,
-    /// Block it was mined in.
+    /// Block it was mined in (the node's numbering).
     pub block: u64,
+    /// The engine's clock block of the step (the account's `lastLiquidationBlock` after it).
+    pub clock_block: u64,
 }
 
 /// The bot (its chain connection sends from the liquidator's account).
@@ -141,6 +148,15 @@ impl LiquidationBot {
         }
         let mined = self.chain.send(None, ticket.batch.liquidate_calldata(ticket.index)?).await?;
         self.done.lock().await.insert(key);
+        let after = decode::<IMarginEngine::accountStateCall>(
+            &self
+                .chain
+                .call_at(
+                    IMarginEngine::accountStateCall { account: step.account }.abi_encode(),
+                    mined.block,
+                )
+                .await?,
+        )?;
         self.metrics.liquidations_executed.fetch_add(1, Ordering::Relaxed);
         info!(account = %step.account, size = step.size, block = mined.block, "liquidation step executed");
         Ok(Some(Executed {
@@ -148,6 +164,7 @@ impl LiquidationBot {
             size: step.size,
             mark_price: step.mark_price,
             block: mined.block,
+            clock_block: after.lastLiquidationBlock.to::<u64>(),
         }))
     }
 }

@@ -144,7 +144,8 @@ impl Chain {
         }
     }
 
-    /// The latest block number.
+    /// The latest block number (the node's numbering: the L2 block on Arbitrum). The engine's
+    /// block clock is [`Self::clock_at`].
     pub async fn head(&self) -> Result<u64> {
         self.retrying("eth_blockNumber", || self.provider.get_block_number()).await
     }
@@ -206,6 +207,18 @@ impl Chain {
     /// back as [`KeeperError::Reverted`].
     pub async fn call_at(&self, calldata: Vec<u8>, block: u64) -> Result<Bytes> {
         self.engine_call(calldata, BlockId::number(block)).await
+    }
+
+    /// The engine's block clock (`clockBlock()`) in block `block`: the number reports are
+    /// signed with and every freshness window and per-block gate counts in (the L2 block from
+    /// ArbSys on Arbitrum, `block.number` elsewhere; docs/stylus.md, "Block clock").
+    pub async fn clock_at(&self, block: u64) -> Result<u64> {
+        use alloy_sol_types::SolCall;
+        use margin_types::abi::IMarginEngine::clockBlockCall;
+        let out = self.call_at(clockBlockCall {}.abi_encode(), block).await?;
+        let clock = clockBlockCall::abi_decode_returns(&out)
+            .map_err(|e| rpc_error(format!("clockBlock(): undecodable return: {e}")))?;
+        u64::try_from(clock).map_err(|_| rpc_error(format!("clockBlock() = {clock} overflows u64")))
     }
 
     /// `eth_call` to the engine at the head; a revert comes back as [`KeeperError::Reverted`].

@@ -1,6 +1,6 @@
 //! The cosigning protocol between keepers (HTTP on localhost, JSON).
 //!
-//! Flow: the block's leader (rotating: `keepers[observed_block % n]` in ascending address
+//! Flow: the block's leader (rotating: `keepers[state_block % n]` in ascending address
 //! order) builds the batch, signs its digest and POSTs a [`Proposal`] to every peer. A peer
 //! checks that the proposer is that block's leader (its signature over the digest is the
 //! authentication: no shared secrets), recomputes the batch from its own index and market view,
@@ -41,22 +41,22 @@ pub enum CosignResponse {
     },
     /// The peer refused; `reason` names the first disagreement.
     Refused {
-        /// Machine-readable reason (`not_leader`, `bad_leader_signature`, `leaf_mismatch`,
-        /// `not_synced`, `double_sign`, `model_error`).
+        /// Machine-readable reason (`not_leader`, `bad_leader_signature`, `wrong_clock`,
+        /// `leaf_mismatch`, `not_synced`, `double_sign`, `model_error`).
         reason: String,
         /// Human-readable detail.
         detail: String,
     },
 }
 
-/// The leader of `observed_block` among `keepers` (any order; sorted here).
-pub fn leader_of(keepers: &[Address], observed_block: u64) -> Option<Address> {
+/// The leader of the node's block `state_block` among `keepers` (any order; sorted here).
+pub fn leader_of(keepers: &[Address], state_block: u64) -> Option<Address> {
     if keepers.is_empty() {
         return None;
     }
     let mut sorted = keepers.to_vec();
     sorted.sort();
-    Some(sorted[(observed_block % sorted.len() as u64) as usize])
+    Some(sorted[(state_block % sorted.len() as u64) as usize])
 }
 
 /// Recovers the signer of `digest` from a 65-byte signature (None if malformed).
@@ -70,7 +70,10 @@ pub fn recover(digest: &B256, signature: &[u8]) -> Option<Address> {
 /// The first leaf on which two batches for the same block differ, described for logs and
 /// refusals; `None` if they are identical.
 pub fn first_difference(ours: &Batch, theirs: &Batch) -> Option<String> {
-    if ours.observed_block != theirs.observed_block || ours.risk_epoch != theirs.risk_epoch {
+    if ours.observed_block != theirs.observed_block
+        || ours.state_block != theirs.state_block
+        || ours.risk_epoch != theirs.risk_epoch
+    {
         return Some(format!(
             "block/epoch: ours {}/{}, theirs {}/{}",
             ours.observed_block, ours.risk_epoch, theirs.observed_block, theirs.risk_epoch
@@ -119,6 +122,7 @@ mod tests {
     fn batch() -> Batch {
         Batch {
             observed_block: 7,
+            state_block: 7,
             risk_epoch: 1,
             prices: vec![PriceReportJson { asset: Address::repeat_byte(1), price: 5 }],
             reports: vec![MarginReportJson {

@@ -16,7 +16,7 @@ use margin_types::{
 
 use crate::{
     chain::Chain,
-    devnet::{anvil_key, forge_bytecode, safe_bytecode, ANVIL_KEYS},
+    devnet::{anvil_key, forge_bytecode, forge_runtime, safe_bytecode, ANVIL_KEYS},
     error::{KeeperError, Result},
     safe::{ISafe, ISafeProxyFactory, SafeTx},
 };
@@ -30,6 +30,9 @@ sol! {
         function balanceOf(address) view returns (uint256);
     }
 }
+
+/// Arbitrum's ArbSys precompile (`arbBlockNumber()` is the L2 block number).
+pub const ARB_SYS: Address = alloy_primitives::address!("0000000000000000000000000000000000000064");
 
 /// Index of the liquidator's dev key.
 pub const LIQUIDATOR_KEY: usize = 7;
@@ -47,6 +50,10 @@ pub struct DeployOptions {
     pub params: RiskParams,
     /// USDC and WETH weights, bps.
     pub weights_bps: (u16, u16),
+    /// anvil only: put `contracts/evm/test/mocks/MockArbSys.sol` at 0x64 (`anvil_setCode`) before
+    /// the engine, so the twin deploys with the Arbitrum clock and counts L2 blocks 1e8 ahead of
+    /// `block.number`, as on Arbitrum One.
+    pub mock_arb_sys: bool,
 }
 
 impl Default for DeployOptions {
@@ -63,6 +70,7 @@ impl Default for DeployOptions {
                 liquidationNotionalCapPerBlock: 10_000 * 10u128.pow(18),
             },
             weights_bps: (9_800, 9_000),
+            mock_arb_sys: false,
         }
     }
 }
@@ -209,6 +217,18 @@ pub async fn deploy_with(
         weights: vec![options.weights_bps.0, options.weights_bps.1],
         venues: vec![me],
     };
+    if options.mock_arb_sys {
+        use alloy::providers::Provider as _;
+        let code = forge_runtime("MockArbSys.sol", "MockArbSys")?;
+        deployer
+            .provider()
+            .raw_request::<_, serde_json::Value>(
+                "anvil_setCode".into(),
+                (ARB_SYS, alloy_primitives::hex::encode_prefixed(&code)),
+            )
+            .await
+            .map_err(|e| KeeperError::Rpc(format!("anvil_setCode at ArbSys: {e}")))?;
+    }
     let engine = match kind {
         EngineKind::Solidity => {
             let mut code = forge_bytecode("MarginEngine.sol", "MarginEngine")?.to_vec();

@@ -107,6 +107,12 @@ pub fn forge_bytecode(file: &str, contract: &str) -> Result<Bytes> {
     read_bytecode(&path, &["bytecode", "object"], "run `forge build` (make test does)")
 }
 
+/// Runtime bytecode from a forge artifact (`deployedBytecode`), for `anvil_setCode`.
+pub fn forge_runtime(file: &str, contract: &str) -> Result<Bytes> {
+    let path = repo_root().join("out").join(file).join(format!("{contract}.json"));
+    read_bytecode(&path, &["deployedBytecode", "object"], "run `forge build` (make test does)")
+}
+
 /// Creation bytecode of a Safe 1.4.1 contract from the npm package's artifacts,
 /// e.g. `("Safe.sol", "Safe")` or `("proxies/SafeProxyFactory.sol", "SafeProxyFactory")`.
 pub fn safe_bytecode(file: &str, contract: &str) -> Result<Bytes> {

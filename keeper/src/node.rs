@@ -1,6 +1,9 @@
 //! One keeper: index the chain, compute the block's batch, cosign with peers over HTTP, submit.
 //!
-//! Per block `N` (the chain head once indexed):
+//! Per block `N` (the chain head once indexed; the node's numbering, which state and market data
+//! are read at) the batch is signed with observedBlock = the engine's block clock at `N`
+//! ([`Chain::clock_at`], `clockBlock()`: the L2 block on Arbitrum), never `N` taken on trust:
+//! cosigners read the clock themselves.
 //! 1. [`Node::sync`] indexes the engine's logs up to `N` (rolling back orphaned blocks when a
 //!    recorded hash no longer matches the chain) and keeps the book as of each recent block.
 //! 2. If this keeper is `N`'s leader ([`crate::cosign::leader_of`]), [`Node::tick`] computes the
@@ -71,7 +74,8 @@ pub struct NodeSettings {
     pub peers: Vec<Peer>,
     /// Signing journal (SQLite); `None` keeps it in memory (tests only).
     pub db_path: Option<PathBuf>,
-    /// A report is re-sent when it is this many blocks old even if nothing changed.
+    /// A report is re-sent when it is this many blocks (of the engine's clock) old even if
+    /// nothing changed.
     pub refresh_blocks: u64,
     /// A report is re-sent when maintenance margin or portfolio value moved by this many bps.
     pub change_bps: u64,
@@ -360,13 +364,15 @@ impl Node {
         numbers.maintenance_margin > 0 && lhs < rhs
     }
 
-    /// The batch this keeper would propose at `block` from `book` (every active account margined;
-    /// the changed or ageing ones reported; a step for each account below maintenance).
+    /// The batch this keeper would propose at the node's `block` (engine clock `clock`) from
+    /// `book` (every active account margined; the changed or ageing ones reported; a step for each
+    /// account below maintenance).
     fn compute_batch(
         &self,
         state: &NodeState,
         book: &EngineBook,
         block: u64,
+        clock: u64,
         ctx: &BlockContext,
     ) -> Result<Batch> {
         let model = &self.inner.model;
@@ -401,7 +407,7 @@ impl Node {
                 Some(r) => {
                     r.nonce != view.positions_nonce
                         || r.epoch != book.risk_epoch
-                        || block.saturating_sub(r.block) >= s.refresh_blocks
+                        || clock.saturating_sub(r.block) >= s.refresh_blocks
                         || moved(
                             r.numbers.maintenance_margin as i128,
                             numbers.maintenance_margin as i128,
@@ -436,13 +442,27 @@ impl Node {
             }
         }
         self.inner.metrics.accounts_below_maintenance.store(below, Ordering::Relaxed);
-        Ok(Batch { observed_block: block, risk_epoch: book.risk_epoch, prices, reports, steps })
+        Ok(Batch {
+            observed_block: clock,
+            state_block: block,
+            risk_epoch: book.risk_epoch,
+            prices,
+            reports,
+            steps,
+        })
     }
 
-    /// Recomputes exactly the items of `theirs` from our own book at its block.
-    fn recompute(&self, book: &EngineBook, theirs: &Batch, ctx: &BlockContext) -> Result<Batch> {
+    /// Recomputes exactly the items of `theirs` from our own book at its state block, signed
+    /// with the engine clock `clock` we read there.
+    fn recompute(
+        &self,
+        book: &EngineBook,
+        theirs: &Batch,
+        clock: u64,
+        ctx: &BlockContext,
+    ) -> Result<Batch> {
         let model = &self.inner.model;
-        let block = theirs.observed_block;
+        let block = theirs.state_block;
         let prices = model.collateral_prices(block)?;
         let price_map: HashMap<Address, u128> = prices.iter().map(|p| (p.asset, p.price)).collect();
         let empty = Default::default();
@@ -473,7 +493,14 @@ impl Node {
                 )?);
             }
         }
-        Ok(Batch { observed_block: block, risk_epoch: book.risk_epoch, prices, reports, steps })
+        Ok(Batch {
+            observed_block: clock,
+            state_block: block,
+            risk_epoch: book.risk_epoch,
+            prices,
+            reports,
+            steps,
+        })
     }
 
     /// Journals `batch` and signs its digest (refusing a double-sign).
@@ -513,7 +540,7 @@ impl Node {
         &self,
         proposal: Proposal,
     ) -> std::result::Result<CosignResponse, (&'static str, String)> {
-        let block = proposal.batch.observed_block;
+        let block = proposal.batch.state_block;
         if !self.inner.settings.peers.iter().any(|p| p.address == proposal.leader) {
             return Err(("not_leader", format!("{} is not a configured peer", proposal.leader)));
         }
@@ -525,6 +552,18 @@ impl Node {
         if recover(&digest, &proposal.leader_signature) != Some(proposal.leader) {
             return Err(("bad_leader_signature", "does not recover to the leader".into()));
         }
+        // observedBlock is the engine's clock at the state block, read by us, not the leader's word.
+        let clock =
+            self.inner.chain.clock_at(block).await.map_err(|e| ("not_synced", e.to_string()))?;
+        if clock != proposal.batch.observed_block {
+            return Err((
+                "wrong_clock",
+                format!(
+                    "observed block {} but the engine's clock at block {block} is {clock}",
+                    proposal.batch.observed_block
+                ),
+            ));
+        }
         let mut state = self.inner.state.lock().await;
         if state.index.head.is_none_or(|h| h < block) {
             self.sync_locked(&mut state, block).await.map_err(|e| ("not_synced", e.to_string()))?;
@@ -535,7 +574,7 @@ impl Node {
             .cloned()
             .ok_or(("not_synced", format!("no book for block {block}")))?;
         let ours = self
-            .recompute(&book, &proposal.batch, &ctx)
+            .recompute(&book, &proposal.batch, clock, &ctx)
             .map_err(|e| ("model_error", e.to_string()))?;
         if let Some(difference) = first_difference(&ours, &proposal.batch) {
             return Err(("leaf_mismatch", difference));
@@ -566,9 +605,10 @@ impl Node {
                 return Ok(None);
             }
             state.last_led = Some(head);
+            let clock = self.inner.chain.clock_at(head).await?;
             let book = state.index.book().clone();
-            let batch = self.compute_batch(&state, &book, head, &ctx)?;
-            let prices_due = head.saturating_sub(state.last_price_post)
+            let batch = self.compute_batch(&state, &book, head, clock, &ctx)?;
+            let prices_due = clock.saturating_sub(state.last_price_post)
                 >= self.inner.settings.refresh_blocks / 2;
             if batch.reports.is_empty() && batch.steps.is_empty() && !prices_due {
                 return Ok(None);

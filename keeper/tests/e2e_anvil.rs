@@ -228,7 +228,7 @@ async fn a_restarted_keeper_never_double_signs() {
     let batch = cluster.post_batch(4).await.unwrap();
     let block = batch.observed_block;
     let keepers: Vec<Address> = cluster.nodes.iter().map(|n| n.address()).collect();
-    let leader = leader_of(&keepers, block).unwrap();
+    let leader = leader_of(&keepers, batch.state_block).unwrap();
     let li = keepers.iter().position(|k| *k == leader).unwrap();
     // A cosigner of that block crashes and restarts from its journal.
     let other = (0..3).find(|i| *i != li).unwrap();

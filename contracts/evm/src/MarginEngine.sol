@@ -50,6 +50,10 @@ contract MarginEngine is IMarginEngine, EIP712 {
     /// @dev Most listed collateral assets.
     uint256 internal constant MAX_COLLATERAL_ASSETS = 16;
 
+    /// @dev The ArbSys precompile of every Arbitrum chain; `arbBlockNumber()` (selector 0xa3b1b31d) is
+    ///      the L2 block number, where `block.number` is an estimate of the L1 block number.
+    uint256 private constant ARB_SYS = 0x64;
+
     uint256 private constant SECP256K1N_HALF = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
     /// @dev Transient slot of the reentrancy flag: keccak256("CrossMarginEngine.reentrancy") - 1.
     uint256 private constant REENTRANCY_SLOT = 0xa0e53f5979201576b04c32a1cccf8f3116a25f34d071fb7ed7bc332f3cd2ba9d;
@@ -71,6 +75,12 @@ contract MarginEngine is IMarginEngine, EIP712 {
     uint8 private constant K_SET_RISK_COUNCIL = 14;
     uint8 private constant K_SET_PAUSE_GUARDIAN = 15;
     uint8 private constant K_BUMP_RISK_EPOCH = 16;
+
+    // ------------------------------------------------------------------ block clock
+
+    /// @dev Whether the clock is `ArbSys(0x64).arbBlockNumber()` (an Arbitrum chain: ArbSys answered
+    ///      the probe at deployment) rather than `block.number`. See `clockBlock()`.
+    bool private immutable _ARB_SYS_CLOCK;
 
     // ------------------------------------------------------------------ storage
 
@@ -141,6 +151,7 @@ contract MarginEngine is IMarginEngine, EIP712 {
         uint16[] memory collateralWeightsBps,
         address[] memory venues
     ) EIP712("CrossMarginEngine", "1") {
+        _ARB_SYS_CLOCK = _arbSysAnswers();
         _nonZero(admin);
         _nonZero(riskCouncil);
         _nonZero(pauseGuardian);
@@ -180,6 +191,34 @@ contract MarginEngine is IMarginEngine, EIP712 {
         for (uint256 i; i < venues.length; ++i) {
             _nonZero(venues[i]);
             _venues[venues[i]] = true;
+        }
+    }
+
+    // ------------------------------------------------------------------ block clock
+
+    /// @dev Whether a contract at 0x64 answers `arbBlockNumber()` with one word. On a chain without
+    ///      ArbSys the call reaches an empty account: success with no return data.
+    function _arbSysAnswers() private view returns (bool answers) {
+        assembly ("memory-safe") {
+            mstore(0, shl(224, 0xa3b1b31d))
+            // Two statements: Yul evaluates arguments right to left.
+            let ok := staticcall(gas(), ARB_SYS, 0, 4, 0, 32)
+            answers := and(ok, eq(returndatasize(), 32))
+        }
+    }
+
+    /// @dev The block number every freshness and per-block rule counts in (`clockBlock()`): the L2
+    ///      block from ArbSys on Arbitrum, `block.number` elsewhere. The one place the engine reads a
+    ///      block number.
+    function _clock() private view returns (uint256 clock) {
+        if (!_ARB_SYS_CLOCK) return block.number;
+        assembly ("memory-safe") {
+            mstore(0, shl(224, 0xa3b1b31d))
+            // ArbSys never fails on the chain it answered on at deployment; if it did, nothing
+            // block-dependent can be decided: revert with empty data.
+            let ok := staticcall(gas(), ARB_SYS, 0, 4, 0, 32)
+            if iszero(and(ok, eq(returndatasize(), 32))) { revert(0, 0) }
+            clock := mload(0)
         }
     }
 
@@ -383,7 +422,7 @@ contract MarginEngine is IMarginEngine, EIP712 {
                 EngineMath.mulDiv(f.maintenanceMargin, _params.liquidationThresholdBps, EngineMath.BPS);
             revert NotLiquidatable(account, f.equity, requirement);
         }
-        if (a.lastLiquidationBlock == uint48(block.number)) revert LiquidationAlreadyThisBlock(account);
+        if (a.lastLiquidationBlock == uint48(_clock())) revert LiquidationAlreadyThisBlock(account);
         int256 position = _positions[account][step.instrumentId];
         int128 size = step.size;
         if (
@@ -404,8 +443,9 @@ contract MarginEngine is IMarginEngine, EIP712 {
         uint256 penalty = EngineMath.mulDiv(notional, _params.liquidationPenaltyBps, EngineMath.BPS);
         int256 received =
             EngineMath.signedMulDiv(step.size, step.markPrice, EngineMath.E18).add(EngineMath.toInt256(penalty));
-        _gate = LiquidationGate(uint48(block.number), uint128(total));
-        _accounts[step.account].lastLiquidationBlock = uint48(block.number);
+        uint48 clock = uint48(_clock());
+        _gate = LiquidationGate(clock, uint128(total));
+        _accounts[step.account].lastLiquidationBlock = clock;
         _moveLeg(step.account, step.instrumentId, step.size, int256(0).sub(received));
         _moveLeg(msg.sender, step.instrumentId, -int256(step.size), received);
         emit LiquidationExecuted(
@@ -588,20 +628,27 @@ contract MarginEngine is IMarginEngine, EIP712 {
         return _usedThisBlock();
     }
 
+    /// @inheritdoc IMarginEngine
+    function clockBlock() external view noReentry returns (uint256) {
+        return _clock();
+    }
+
     // ------------------------------------------------------------------ internals: reports
 
     /// @dev WrongRiskEpoch(current, epoch), FutureReport, StaleReport.
     function _checkHeader(uint32 epoch, uint48 observed) private view {
         uint32 current = _riskEpoch;
         if (epoch != current) revert WrongRiskEpoch(current, epoch);
-        if (observed > block.number) revert FutureReport(observed, block.number);
+        uint256 clock = _clock();
+        if (observed > clock) revert FutureReport(observed, clock);
         _checkAge(observed);
     }
 
     /// @dev StaleReport if `observed` (never in the future here) is older than maxReportAgeBlocks.
     function _checkAge(uint48 observed) private view {
-        if (block.number > observed && block.number - observed > _params.maxReportAgeBlocks) {
-            revert StaleReport(observed, block.number);
+        uint256 clock = _clock();
+        if (clock > observed && clock - observed > _params.maxReportAgeBlocks) {
+            revert StaleReport(observed, clock);
         }
     }
 
@@ -751,8 +798,9 @@ contract MarginEngine is IMarginEngine, EIP712 {
 
     /// @dev Whether the stored report of `account` is fresh now.
     function _reportFresh(StoredMarginReport memory s, uint48 nonce) private view returns (bool) {
-        return s.observedBlock != 0 && s.positionsNonce == nonce && s.riskEpoch == _riskEpoch
-            && s.observedBlock <= block.number && block.number - s.observedBlock <= _params.maxReportAgeBlocks;
+        if (s.observedBlock == 0 || s.positionsNonce != nonce || s.riskEpoch != _riskEpoch) return false;
+        uint256 clock = _clock();
+        return s.observedBlock <= clock && clock - s.observedBlock <= _params.maxReportAgeBlocks;
     }
 
     /// @dev Σ floor(floor(balance * price / 10**decimals) * weightBps / 10_000) over listed assets, with
@@ -765,6 +813,7 @@ contract MarginEngine is IMarginEngine, EIP712 {
         returns (uint256 weighted, address staleAsset, uint48 stalePriceBlock, bool stale)
     {
         uint256 maxAge = _params.maxPriceAgeBlocks;
+        uint256 clock = _clock();
         mapping(address => uint256) storage holdings = _balances[account];
         uint256 n = _assetList.length;
         for (uint256 i; i < n; ++i) {
@@ -773,7 +822,7 @@ contract MarginEngine is IMarginEngine, EIP712 {
             if (balance == 0) continue;
             CollateralInfo memory info = _assets[asset];
             uint256 pb = info.priceBlock;
-            if (!stale && (pb == 0 || pb > block.number || block.number - pb > maxAge)) {
+            if (!stale && (pb == 0 || pb > clock || clock - pb > maxAge)) {
                 (stale, staleAsset, stalePriceBlock) = (true, asset, info.priceBlock);
             }
             uint256 value = EngineMath.mulDiv(balance, info.price, 10 ** uint256(info.decimals));
@@ -873,7 +922,7 @@ contract MarginEngine is IMarginEngine, EIP712 {
 
     function _usedThisBlock() private view returns (uint256) {
         LiquidationGate memory g = _gate;
-        return g.blockNumber == uint48(block.number) ? g.used : 0;
+        return g.blockNumber == uint48(_clock()) ? g.used : 0;
     }
 
     // ------------------------------------------------------------------ internals: governance

@@ -712,7 +712,7 @@ fn invalid_cases(k: &Keys) -> Vec<Value> {
     );
     push(
         "future_block",
-        "observedBlock after block.number.",
+        "observedBlock after the engine's block clock (clockBlock()).",
         2,
         post_batch_calldata(&future, sign(&future.header, &two)),
         E::FutureReport {
@@ -968,6 +968,13 @@ fn eip712_file(k: &Keys) -> Value {
     })
 }
 
+/// What `blockNumber` means in the cases (IMarginEngine.sol's header, docs/stylus.md "Block clock").
+const BLOCK_CLOCK: &str = "deploy.blockNumber and each step's blockNumber are the engine's block clock \
+(clockBlock()): every observedBlock, freshness window and per-block gate counts in it. On Arbitrum it \
+is the L2 block, ArbSys(0x64).arbBlockNumber(), never block.number (Arbitrum's L1 estimate). Replays: \
+the Solidity twin on a chain without ArbSys (block.number = blockNumber); the Stylus engine with \
+ArbSys answering blockNumber and its block_number hostio (the L1 estimate) at a different number.";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let k = keys();
     let mut cases = valid_batches(&k);
@@ -978,6 +985,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "warning": "TEST-ONLY KEYS: public on purpose, never fund or use them.",
         "chainId": CHAIN_ID,
         "engine": ENGINE,
+        "blockClock": BLOCK_CLOCK,
         "keys": k.json,
         "caseCount": cases.len(),
         "cases": cases,

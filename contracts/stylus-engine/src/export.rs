@@ -213,4 +213,8 @@ impl ExportedEngine {
     pub fn liquidated_notional_this_block(&self) -> U256 {
         self.engine.liquidated_notional_this_block()
     }
+
+    pub fn clock_block(&self) -> U256 {
+        self.engine.clock_block()
+    }
 }

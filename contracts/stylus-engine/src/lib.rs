@@ -59,6 +59,7 @@ pub use crate::abi::{
     AccountHealth, CollateralInfo, LiquidationStep, MarginReport, ParamChange, PriceReport,
     ReportBatch, RiskParams, StoredMarginReport, TradeLeg,
 };
+pub use crate::engine::{ARB_BLOCK_NUMBER, ARB_SYS};
 pub use crate::errors::{EngineError, EngineResult};
 use crate::governance::Governance;
 use crate::keepers::{KeeperSet, PrecompileRecover};
@@ -320,6 +321,11 @@ impl MarginEngine {
     /// The liquidated notional counted in the current block.
     pub fn liquidated_notional_this_block(&self) -> U256 {
         self.liquidations().used_in(self._block48())
+    }
+
+    /// The engine's block clock now: ArbSys's L2 block number.
+    pub fn clock_block(&self) -> U256 {
+        U256::from(self._clock())
     }
 }
 

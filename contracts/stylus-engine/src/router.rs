@@ -275,6 +275,7 @@ selectors! {
     ATTESTED_ROOT = attestedRootCall;
     QUEUED_CHANGE_ETA = queuedChangeEtaCall;
     LIQUIDATED_NOTIONAL_THIS_BLOCK = liquidatedNotionalThisBlockCall;
+    CLOCK_BLOCK = clockBlockCall;
 }
 
 /// Runs the constructor on its ABI-encoded arguments (no selector).
@@ -592,6 +593,8 @@ fn route<R: Ecrecover>(
         QUEUED_CHANGE_ETA => Ok(ret(&[e.queued_change_eta(a.b256(0)?).word()])),
         #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
         LIQUIDATED_NOTIONAL_THIS_BLOCK => Ok(ret(&[e.liquidated_notional_this_block().word()])),
+        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        CLOCK_BLOCK => Ok(ret(&[e.clock_block().word()])),
         _ => return Err(Malformed),
     })
 }

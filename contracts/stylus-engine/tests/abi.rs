@@ -198,7 +198,7 @@ fn export_abi_matches_the_interface() {
         missing.is_empty() && extra.is_empty(),
         "errors drifted:\n missing {missing:#?}\n extra {extra:#?}"
     );
-    assert_eq!(fns.len(), 34);
+    assert_eq!(fns.len(), 35);
     assert_eq!(errors.len(), 57);
 }
 

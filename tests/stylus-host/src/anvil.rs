@@ -30,6 +30,16 @@ pub fn forge_bytecode(file: &str, contract: &str) -> Result<Vec<u8>, String> {
     hex::decode(code).map_err(|e| e.to_string())
 }
 
+/// Runtime bytecode of a forge artifact (`deployedBytecode`), for `anvil_setCode`.
+pub fn forge_runtime(file: &str, contract: &str) -> Result<Vec<u8>, String> {
+    let path = repo_root().join("out").join(file).join(format!("{contract}.json"));
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{}: {e}; run `forge build`", path.display()))?;
+    let json: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let code = json["deployedBytecode"]["object"].as_str().ok_or("no deployedBytecode.object")?;
+    hex::decode(code).map_err(|e| e.to_string())
+}
+
 /// A running anvil, killed on drop.
 pub struct Anvil {
     child: Child,
@@ -120,6 +130,11 @@ impl Anvil {
 
     fn ok(&mut self, method: &str, params: Value) -> Value {
         self.rpc(method, params).unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+
+    /// Puts `code` at `at` (e.g. the mock ArbSys at 0x64).
+    pub fn set_code(&mut self, at: Address, code: &[u8]) {
+        self.ok("anvil_setCode", json!([at, format!("0x{}", hex::encode(code))]));
     }
 
     /// Funds `who` so it can pay for gas.

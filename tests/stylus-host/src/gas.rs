@@ -72,10 +72,11 @@ const WARM_READ: u64 = 100;
 pub const ECRECOVER_GAS: u64 = 3_000;
 
 impl TxMeter {
-    /// A fresh transaction from `origin` to `to` (both warm, as are the precompiles).
+    /// A fresh transaction from `origin` to `to` (both warm, as are the precompiles, ArbSys at
+    /// 0x64 among them: Nitro lists ArbOS precompiles as active, so EIP-2929 warms them).
     pub fn start(origin: Address, to: Address, calldata: &[u8]) -> Self {
         let mut meter = Self::default();
-        meter.warm_accounts.extend([origin, to]);
+        meter.warm_accounts.extend([origin, to, crate::precompile::ARB_SYS]);
         meter.warm_accounts.extend((1u8..=10).map(Address::with_last_byte));
         meter.estimate.intrinsic_gas = intrinsic(calldata);
         meter

@@ -1,10 +1,25 @@
-//! The one precompile modelled: `ecrecover` at `0x01`, with geth's behaviour.
+//! The precompiles modelled: `ecrecover` at `0x01`, with geth's behaviour, and Arbitrum's ArbSys
+//! at `0x64` (`arbBlockNumber()` only, Nitro `precompiles/ArbSys.go`).
 
 use alloy_primitives::{address, Address};
 use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
 
 /// The ecrecover precompile's address.
 pub const ECRECOVER: Address = address!("0000000000000000000000000000000000000001");
+
+/// Arbitrum's ArbSys precompile.
+pub const ARB_SYS: Address = address!("0000000000000000000000000000000000000064");
+
+/// `arbBlockNumber()`'s selector.
+pub const ARB_BLOCK_NUMBER: [u8; 4] = [0xa3, 0xb1, 0xb3, 0x1d];
+
+/// ArbSys answering `calldata` in L2 block `l2_block`: `arbBlockNumber()` is the L2 block number
+/// as a word (Nitro returns `evm.Context.BlockNumber`, the L2 number, where the EVM's NUMBER and the
+/// Stylus `block_number` hostio give the L1 estimate). `None` for any other method: not modelled.
+pub fn arb_sys(calldata: &[u8], l2_block: u64) -> Option<Vec<u8>> {
+    (calldata == ARB_BLOCK_NUMBER)
+        .then(|| alloy_primitives::U256::from(l2_block).to_be_bytes::<32>().to_vec())
+}
 
 /// Whether `a` is one of the standard precompiles (0x01 to 0x0a and 0x100, P-256).
 pub fn is_precompile(a: Address) -> bool {
@@ -58,6 +73,19 @@ mod tests {
         let mut v = [0u8; 32];
         v[31] = sig[64];
         [digest.as_slice(), &v, &sig[..64]].concat()
+    }
+
+    #[test]
+    fn arb_sys_answers_the_l2_block_number_only() {
+        let word = arb_sys(&ARB_BLOCK_NUMBER, 100_000_123).unwrap();
+        assert_eq!(alloy_primitives::U256::from_be_slice(&word), 100_000_123);
+        assert_eq!(
+            &keccak256("arbBlockNumber()")[..4],
+            &ARB_BLOCK_NUMBER[..],
+            "the selector is arbBlockNumber()'s"
+        );
+        assert_eq!(arb_sys(&[ARB_BLOCK_NUMBER, [0; 4]].concat(), 1), None);
+        assert_eq!(arb_sys(&keccak256("arbChainID()")[..4], 1), None);
     }
 
     #[test]

@@ -20,7 +20,8 @@ use margin_types::quorum::encode_signatures;
 use margin_types::signer::KeeperSigner;
 use serde::{Deserialize, Serialize};
 
-use crate::anvil::{forge_bytecode, Anvil};
+use crate::anvil::{forge_bytecode, forge_runtime, Anvil};
+use crate::precompile::ARB_SYS;
 use crate::world::Log;
 use crate::{Block, StylusEngine};
 
@@ -28,6 +29,18 @@ use crate::{Block, StylusEngine};
 pub const DEPLOYER: Address = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
 const E18: u128 = 1_000_000_000_000_000_000;
 const BLOCK_SECONDS: u64 = 12;
+
+/// The L2 block numbers run this far ahead of `block.number` on both sides, as on Arbitrum
+/// One (1e8 against 2e7): anvil gets `contracts/evm/test/mocks/MockArbSys.sol` at 0x64 (its
+/// `L2_OFFSET`) before the twin is deployed, so the twin reads that clock; the host answers ArbSys
+/// with the same number and its `block_number` hostio with anvil's `block.number`. An engine on
+/// either side that read `block.number` would see every report 1e8 blocks in the future.
+pub const ARB_L2_OFFSET: u64 = 100_000_000;
+
+/// The host's block for anvil block `l1` (the `block.number` both sides report as L1).
+fn arb_block(l1: u64, timestamp: u64) -> Block {
+    Block { chain_id: 31337, number: l1 + ARB_L2_OFFSET, l1_number: l1, timestamp }
+}
 
 /// Actor addresses by index: admin, risk council, pause guardian, venue, then traders.
 pub const ACTORS: [Address; 8] = [
@@ -264,7 +277,8 @@ fn params() -> RiskParams {
     }
 }
 
-fn constructor_args() -> Vec<u8> {
+/// The engine's constructor arguments (no selector) in every scenario.
+pub fn constructor_args() -> Vec<u8> {
     let [usdc, weth] = tokens();
     encode_constructor_args(
         ACTORS[0],
@@ -321,6 +335,8 @@ impl Lockstep {
             for a in ACTORS.iter().chain([&DEPLOYER]) {
                 anvil.fund(*a);
             }
+            // Before the twin: it decides its clock at deployment.
+            anvil.set_code(ARB_SYS, &forge_runtime("MockArbSys.sol", "MockArbSys")?);
             let codes = [
                 token_creation("USDC", 6)?,
                 token_creation("WETH", 18)?,
@@ -341,7 +357,7 @@ impl Lockstep {
         }
         let stylus = StylusEngine::deploy(
             engine(),
-            Block { chain_id: 31337, number: block, timestamp },
+            arb_block(block, timestamp),
             DEPLOYER,
             &constructor_args(),
             &tokens(),
@@ -364,11 +380,7 @@ impl Lockstep {
     fn transact(&mut self, tx: Tx) -> Result<(), String> {
         self.block += 1;
         self.timestamp += BLOCK_SECONDS;
-        self.stylus.host.set_block(Block {
-            chain_id: 31337,
-            number: self.block,
-            timestamp: self.timestamp,
-        });
+        self.stylus.host.set_block(arb_block(self.block, self.timestamp));
         let ours = self
             .stylus
             .host
@@ -655,7 +667,7 @@ impl Lockstep {
         mut steps: Vec<LiquidationStep>,
         age: u8,
     ) -> (Vec<u8>, Option<LiquidationStep>, B256, Vec<B256>) {
-        let observed = U48::from((self.block + 1).saturating_sub(u64::from(age)));
+        let observed = U48::from((self.block + 1 + ARB_L2_OFFSET).saturating_sub(u64::from(age)));
         let epoch = self.view_host(I::riskEpochCall {});
         prices.iter_mut().for_each(|p| p.observedBlock = observed);
         reports.iter_mut().for_each(|r| r.observedBlock = observed);
@@ -752,6 +764,7 @@ impl Lockstep {
             I::liquidatedNotionalThisBlockCall {}.abi_encode(),
         );
         add("domainSeparator".into(), I::domainSeparatorCall {}.abi_encode());
+        add("clockBlock".into(), I::clockBlockCall {}.abi_encode());
         let balance_of = &keccak256("balanceOf(address)")[..4];
         for t in 0..2 {
             for who in [engine(), ACTORS[4], ACTORS[5]] {
@@ -778,7 +791,7 @@ impl Lockstep {
         };
         // eth_call runs in the latest block's context.
         let (block, timestamp) = anvil.latest();
-        self.stylus.host.set_block(Block { chain_id: 31337, number: block, timestamp });
+        self.stylus.host.set_block(arb_block(block, timestamp));
         for (label, to, data) in Self::views() {
             let ours = self
                 .stylus

@@ -71,20 +71,39 @@ impl State {
     }
 }
 
-/// Block and chain context of the current transaction.
+/// Block and chain context of the current transaction, with Arbitrum's two block numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Block {
     /// `chainid`.
     pub chain_id: u64,
-    /// `block.number`.
+    /// The L2 block number: what ArbSys (0x64) `arbBlockNumber()` answers, and the engine's clock.
     pub number: u64,
+    /// What the `block_number` hostio answers: Nitro's estimate of the L1 block number
+    /// (`arbos/programs/programs.go`), shared by many L2 blocks.
+    pub l1_number: u64,
     /// `block.timestamp`.
     pub timestamp: u64,
 }
 
+/// L2 blocks per L1 block in [`Block::at`]: Arbitrum One makes up to 48 (250 ms against 12 s).
+pub const L2_BLOCKS_PER_L1_BLOCK: u64 = 48;
+
+/// How far the L1 estimate sits below the L2 number in [`Block::at`] (on Arbitrum One about 1e8
+/// against 2e7), so that the two never coincide.
+pub const L1_BEHIND_L2: u64 = 80_000_000;
+
+impl Block {
+    /// L2 block `number` at `timestamp`, with an L1 estimate that differs from it (a program
+    /// reading the `block_number` hostio as its clock sees reports from the far future).
+    pub fn at(chain_id: u64, number: u64, timestamp: u64) -> Self {
+        let l1_number = number.saturating_sub(L1_BEHIND_L2) / L2_BLOCKS_PER_L1_BLOCK;
+        Self { chain_id, number, l1_number, timestamp }
+    }
+}
+
 impl Default for Block {
     fn default() -> Self {
-        Self { chain_id: 31337, number: 1, timestamp: 1_700_000_000 }
+        Self::at(31337, 1, 1_700_000_000)
     }
 }
 

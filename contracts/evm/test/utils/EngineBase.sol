@@ -124,6 +124,12 @@ abstract contract EngineBase is Test, IMarginEngineEvents {
 
     // ------------------------------------------------------------------ time
 
+    /// @dev The block number keepers observe and sign: the engine's clock, read independently of it
+    ///      (`block.number` here; the ArbSys clock tests override it).
+    function _clockNow() internal view virtual returns (uint256) {
+        return block.number;
+    }
+
     function _advance(uint256 blocks) internal {
         vm.roll(block.number + blocks);
         vm.warp(block.timestamp + 12 * blocks);
@@ -260,7 +266,7 @@ abstract contract EngineBase is Test, IMarginEngineEvents {
     function _batchFor(bytes32[] memory leaves) internal view returns (ReportBatch memory) {
         return ReportBatch({
             root: _root(leaves),
-            observedBlock: uint48(block.number),
+            observedBlock: uint48(_clockNow()),
             riskEpoch: engine.riskEpoch(),
             count: uint32(leaves.length)
         });
@@ -269,7 +275,7 @@ abstract contract EngineBase is Test, IMarginEngineEvents {
     // ------------------------------------------------------------------ items
 
     function _price(address asset, uint256 price) internal view returns (PriceReport memory) {
-        return PriceReport({asset: asset, price: uint128(price), observedBlock: uint48(block.number)});
+        return PriceReport({asset: asset, price: uint128(price), observedBlock: uint48(_clockNow())});
     }
 
     function _report(address account, int256 pv, uint256 im, uint256 mm) internal view returns (MarginReport memory) {
@@ -278,7 +284,7 @@ abstract contract EngineBase is Test, IMarginEngineEvents {
             account: account,
             positionsNonce: nonce,
             riskEpoch: engine.riskEpoch(),
-            observedBlock: uint48(block.number),
+            observedBlock: uint48(_clockNow()),
             portfolioValue: int128(pv),
             initialMargin: uint128(im),
             maintenanceMargin: uint128(mm)
@@ -295,7 +301,7 @@ abstract contract EngineBase is Test, IMarginEngineEvents {
             account: account,
             positionsNonce: nonce,
             riskEpoch: engine.riskEpoch(),
-            observedBlock: uint48(block.number),
+            observedBlock: uint48(_clockNow()),
             instrumentId: id,
             size: int128(size),
             markPrice: uint128(mark)

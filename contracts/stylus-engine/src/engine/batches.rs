@@ -172,7 +172,7 @@ impl MarginEngine {
         if epoch != current {
             return Err(E::WrongRiskEpoch { expected: current, provided: epoch }.into());
         }
-        let block = self.vm().block_number();
+        let block = self._clock();
         if crate::reports::u48_value(observed) > block {
             return Err(E::FutureReport {
                 observedBlock: observed,
@@ -185,7 +185,7 @@ impl MarginEngine {
 
     /// StaleReport if `observed` (not in the future) is older than maxReportAgeBlocks.
     fn _check_age(&self, observed: U48) -> EngineResult<()> {
-        let block = self.vm().block_number();
+        let block = self._clock();
         let max_age = self.governance().params().maxReportAgeBlocks;
         if block.saturating_sub(crate::reports::u48_value(observed)) > u64::from(max_age) {
             return Err(E::StaleReport {

@@ -3,7 +3,6 @@
 
 use margin_types::abi::IMarginEngineErrors as E;
 use stylus_sdk::alloy_primitives::{Address, I256, U256};
-use stylus_sdk::prelude::*;
 
 use crate::abi::{AccountHealth, StoredMarginReport};
 use crate::errors::EngineResult;
@@ -24,7 +23,7 @@ impl MarginEngine {
             report,
             self.ledger().nonce(account),
             self.governance().risk_epoch(),
-            self.vm().block_number(),
+            self._clock(),
             self.governance().params().maxReportAgeBlocks,
         )
     }
@@ -43,7 +42,7 @@ impl MarginEngine {
         let valuation = self.vault().valuation(
             account,
             override_balance,
-            self.vm().block_number(),
+            self._clock(),
             self.governance().params().maxPriceAgeBlocks,
         )?;
         if let Some((asset, price_block)) = valuation.stale {
@@ -89,7 +88,7 @@ impl MarginEngine {
         let valuation = self.vault().valuation(
             account,
             None,
-            self.vm().block_number(),
+            self._clock(),
             self.governance().params().maxPriceAgeBlocks,
         )?;
         let (_, cash, _) = self.ledger().account(account);
