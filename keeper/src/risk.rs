@@ -30,7 +30,7 @@ use alloy_primitives::{Address, B256, I256};
 use offchain_risk::{
     instrument::{Instrument, Portfolio, Position, Settlement},
     liquidation::{plan_liquidation, LiquidationConfig},
-    margin::{margin, MarginConfig, MarginModel},
+    margin::{factors::VolDynamics, margin, presets::GridPreset, MarginConfig, MarginModel},
     market::MarketSnapshot,
     valuation::value_instrument,
 };
@@ -191,6 +191,27 @@ impl OffchainRiskModel {
             collateral,
             MarginModel::ScenarioGrid,
             MarginConfig::default(),
+            LiquidationConfig::default(),
+        )
+    }
+
+    /// The scenario grid under a named preset (Derive's PMRM_2, …) with the preset's own vol
+    /// dynamics unless `vol_dynamics` is given.
+    pub fn grid_preset(
+        market: Arc<dyn MarketSource>,
+        collateral: Vec<CollateralPricing>,
+        preset: GridPreset,
+        vol_dynamics: Option<VolDynamics>,
+    ) -> Self {
+        let mut config = MarginConfig { grid: preset.config(), ..MarginConfig::default() };
+        if let Some(dynamics) = vol_dynamics {
+            config.grid.vol_dynamics = dynamics;
+        }
+        Self::new(
+            market,
+            collateral,
+            MarginModel::ScenarioGrid,
+            config,
             LiquidationConfig::default(),
         )
     }
