@@ -506,6 +506,24 @@ mod tests {
     }
 
     #[test]
+    fn a_derive_preset_charges_its_flat_perpetual_add_on_on_a_hedged_account() {
+        let (book, hedged, _) = book();
+        let source = Arc::new(ReplaySource::new(0, vec![market()]).unwrap());
+        let derive = OffchainRiskModel::grid_preset(source, vec![], GridPreset::DerivePmrm2, None);
+        assert_eq!(derive.config.grid.vol_dynamics, VolDynamics::StickyStrike);
+        let numbers =
+            derive.margin_with(hedged, &book.accounts[&hedged], &book, &market()).unwrap();
+        // Spot and perpetual offset in every row; PMRM_2 still charges 3% of the 25,000 USD
+        // perpetual for maintenance and 3% + 1% for initial.
+        let whole_usd = |x: u128| x / 10u128.pow(18);
+        assert!((749..=751).contains(&whole_usd(numbers.maintenance_margin)), "{numbers:?}");
+        assert!((999..=1001).contains(&whole_usd(numbers.initial_margin)), "{numbers:?}");
+        // The project default charges its 0.5% basis add-on instead.
+        let ours = model().margin_with(hedged, &book.accounts[&hedged], &book, &market()).unwrap();
+        assert!(ours.maintenance_margin < numbers.maintenance_margin / 4, "{ours:?}");
+    }
+
+    #[test]
     fn fixed_point_rounds_values_down_and_requirements_up() {
         assert_eq!(usd_floor(-0.5), Some(-500_000_000_000_000_000));
         assert_eq!(usd_floor(1.0), Some(1_000_000_000_000_000_000));

@@ -514,7 +514,7 @@ pub fn describe_scenario(row: &GridScenario) -> String {
     if row.skew_rotation != 0.0 {
         text.push_str(&format!(", skew {:+}", row.skew_rotation));
     }
-    if row.loss_weight != 1.0 {
+    if (row.loss_weight - 1.0).abs() > 1e-12 {
         text.push_str(&format!(", × {}", row.loss_weight));
     }
     text

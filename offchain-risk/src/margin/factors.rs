@@ -111,7 +111,8 @@ fn default_floor_days() -> f64 {
 }
 
 fn is_default_floor_days(days: &f64) -> bool {
-    *days == default_floor_days()
+    // Exact: only the untouched default is skipped.
+    days.to_bits() == default_floor_days().to_bits()
 }
 
 impl Default for VolTermScaling {

@@ -358,7 +358,8 @@ fn sticky_delta_vol(
     remaining: f64,
 ) -> Result<f64> {
     let mut vol = smile_vol(smile, log_moneyness)?;
-    if level == 1.0 {
+    // No vol-level shock (the multiplier is exactly 1): k* = k'.
+    if (level - 1.0).abs() < 1e-15 {
         return Ok(vol);
     }
     for _ in 0..4 {

@@ -151,7 +151,8 @@ fn read_portfolio_dir(dir: &Path) -> Result<Vec<(String, Portfolio)>, RiskError>
     for entry in std::fs::read_dir(dir).map_err(io_error)? {
         let path = entry.map_err(io_error)?.path();
         let is_json = path.extension().is_some_and(|e| e == "json");
-        if is_json && !path.file_name().is_some_and(|n| n == "market.json") {
+        let is_market = path.file_name().is_some_and(|n| n == "market.json");
+        if is_json && !is_market {
             paths.push(path);
         }
     }
@@ -166,7 +167,10 @@ fn read_portfolio_dir(dir: &Path) -> Result<Vec<(String, Portfolio)>, RiskError>
     let mut portfolios = Vec::with_capacity(paths.len());
     for path in paths {
         let portfolio: Portfolio = read_json(&path, "portfolio {\"positions\": [...]}")?;
-        portfolio.validate()?;
+        portfolio.validate().map_err(|error| DataError::Invalid {
+            field: path.display().to_string(),
+            reason: format!("invalid portfolio: {error}"),
+        })?;
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         portfolios.push((stem, portfolio));
     }
