@@ -588,3 +588,93 @@ fn each_preset_uses_its_own_vol_dynamics_unless_overridden() {
     );
     assert!(moneyness.result.maintenance_margin != own.result.maintenance_margin);
 }
+
+fn xmargin(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_xmargin")).args(args).output().unwrap()
+}
+
+fn portfolios_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("portfolios")
+}
+
+#[test]
+fn xmargin_margin_preset_prints_every_canonical_portfolio_as_the_library_margins_it() {
+    let dir = portfolios_dir();
+    let market_path = dir.join("market.json");
+    let market: MarketSnapshot =
+        serde_json::from_str(&std::fs::read_to_string(&market_path).unwrap()).unwrap();
+    let (market_arg, dir_arg) = (market_path.display().to_string(), dir.display().to_string());
+    let stems: Vec<String> = {
+        let mut stems: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .filter(|stem| stem != "market")
+            .collect();
+        stems.sort();
+        stems
+    };
+    assert_eq!(stems.len(), 11);
+    for preset in [GridPreset::DerivePmrm2, GridPreset::DerivePmrm1] {
+        // `--preset` alone implies the grid.
+        let args = ["margin", "--market", &market_arg, "--portfolio", &dir_arg, "--preset"];
+        let output = xmargin(&[&args[..], &[preset.name(), "--json"]].concat());
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let by_stem = json.as_object().unwrap();
+        assert_eq!(by_stem.len(), stems.len());
+        for stem in &stems {
+            let margins = by_stem[stem].as_array().unwrap();
+            assert_eq!(margins.len(), 1, "{stem}");
+            assert_eq!(margins[0]["model"], "scenario_grid");
+            let text = std::fs::read_to_string(dir.join(format!("{stem}.json"))).unwrap();
+            let portfolio: Portfolio = serde_json::from_str(&text).unwrap();
+            let expected = grid(&portfolio, &market, preset.config()).result;
+            let printed = margins[0]["maintenance_margin"].as_f64().unwrap();
+            // JSON text round-trips to within an ulp or so.
+            let initial = margins[0]["initial_margin"].as_f64().unwrap();
+            assert!(close(printed, expected.maintenance_margin, 1e-14), "{stem} {}", preset.name());
+            assert!(close(initial, expected.initial_margin, 1e-14), "{stem} {}", preset.name());
+        }
+        // The table names every portfolio.
+        let table = xmargin(&[&args[..], &[preset.name()]].concat());
+        let text = String::from_utf8_lossy(&table.stdout);
+        for stem in &stems {
+            assert!(text.contains(&format!("== {stem}")), "{text}");
+        }
+        assert!(text.contains("basis contingency"));
+    }
+    // `--vol-dynamics` overrides the preset's own (sticky strike for PMRM_2).
+    let one = dir.join("01_naked_short_put.json").display().to_string();
+    let run = |extra: &[&str]| {
+        let base = ["margin", "--market", &market_arg, "--portfolio", &one, "--json"];
+        let output = xmargin(&[&base[..], extra].concat());
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        json[0]["maintenance_margin"].as_f64().unwrap()
+    };
+    let own = run(&["--preset", "derive-pmrm2"]);
+    let strike = run(&["--preset", "derive-pmrm2", "--vol-dynamics", "sticky-strike"]);
+    let moneyness = run(&["--preset", "derive-pmrm2", "--vol-dynamics", "sticky-moneyness"]);
+    assert_eq!(own, strike);
+    assert!(moneyness != own);
+}
+
+#[test]
+fn xmargin_names_the_valid_presets_and_vol_dynamics_on_a_bad_name() {
+    let market = portfolios_dir().join("market.json").display().to_string();
+    let one = portfolios_dir().join("01_naked_short_put.json").display().to_string();
+    let base = ["margin", "--market", &market, "--portfolio", &one];
+    let output = xmargin(&[&base[..], &["--preset", "pmrm3"]].concat());
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--preset"), "{stderr}");
+    for name in GridPreset::ALL.map(GridPreset::name) {
+        assert!(stderr.contains(name), "{stderr}");
+    }
+    let output = xmargin(&[&base[..], &["--vol-dynamics", "sticky-vol"]].concat());
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--vol-dynamics") && stderr.contains("sticky-delta"), "{stderr}");
+}
