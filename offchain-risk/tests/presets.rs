@@ -288,6 +288,10 @@ fn presets_parse_by_name_and_unknown_names_list_the_valid_ones() {
     }
     for dynamics in VolDynamics::ALL {
         assert_eq!(dynamics.name().parse::<VolDynamics>(), Ok(dynamics));
+        let json = serde_json::to_string(&dynamics).unwrap();
+        assert_eq!(json, format!("\"{}\"", dynamics.name()));
+        let snake = format!("\"{}\"", dynamics.name().replace('-', "_"));
+        assert_eq!(serde_json::from_str::<VolDynamics>(&snake).unwrap(), dynamics);
     }
     assert_eq!("sticky_strike".parse::<VolDynamics>(), Ok(VolDynamics::StickyStrike));
     let error = "sticky-vol".parse::<VolDynamics>().unwrap_err();

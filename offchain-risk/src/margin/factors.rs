@@ -48,14 +48,17 @@ pub struct Scenario {
 ///   `k* = k'/m + (1 − m)·σ₀(k*)²·T/2`. Without a vol-level shock (`m = 1`) `k* = k'` and it is
 ///   sticky moneyness: forward delta is a function of `k` and `σ√T` alone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "kebab-case")]
 pub enum VolDynamics {
     /// Each option keeps its own vol.
+    #[serde(alias = "sticky_strike")]
     StickyStrike,
     /// The smile moves with the forward (the project's default).
     #[default]
+    #[serde(alias = "sticky_moneyness")]
     StickyMoneyness,
     /// The smile is fixed in delta.
+    #[serde(alias = "sticky_delta")]
     StickyDelta,
 }
 
