@@ -1105,8 +1105,8 @@ const PRESET_DESCRIPTIONS: [&str; 4] = [
      tails (±36% with vol up at 35% cover) and skew rotations; sticky moneyness; maintenance = \
      max(worst loss, 1% of spot per net short option) + a basis add-on of 0.5% of perpetual and \
      1%·√T of future delta notional; initial = 1.25 × maintenance. No static discount, basis \
-     contingency or flat add-ons: the basis add-on prices funding and basis risk in proportion \
-     to it rather than as a flat share of notional.",
+     contingency or flat add-ons: the basis add-on prices funding and basis risk at a \
+     fraction of Derive's flat 3% of notional.",
     "`derive-pmrm2`: Derive's PMRM_2 as deployed: 33 rows (the 23 core rows, tails down to \
      −66% × 0.21 and up to +500% × 0.02772, linear and abs skew rows), vol up 50% / down 30% \
      scaled (30 d/T)^0.3 or ^0.13, vol-up vols floored at 40%, sticky strike; maintenance = \
@@ -1164,7 +1164,7 @@ const PRESET_NOTES: [(&str, &str); 11] = [
          expiry loss under ±4.5% (±5%) counted without the spot's offset (Derive lists no dated \
          futures; here a future joins its expiry's basis contingency and pays the perpetual \
          add-on) plus 3% of future notional (and in v1 3% of spot). The default charges only its \
-         basis add-on, which scales with the hedge's residual basis risk rather than its size. \
+         basis add-on, 1%·√T of future notional, sized to basis moves over the margin period. \
          Safe: the hedged delta-one books of `docs/BACKTEST.md` measure spot-vs-derivative losses \
          over the margin period against this add-on.",
     ),
