@@ -35,6 +35,10 @@
 //!
 //! [model]
 //! kind = "scenario_grid"            # isolated | delta_netted | scenario_grid | monte_carlo
+//! preset = "project-default"        # grid preset: project-default | derive-pmrm2 | derive-pmrm1
+//!                                   # | cme-span16; default project-default
+//! vol_dynamics = "sticky-moneyness" # sticky-strike | sticky-moneyness | sticky-delta; default:
+//!                                   # the preset's own
 //! liquidation_step_cap_usd = 1000000  # keep at or below the engine's per-block cap
 //! liquidation_penalty_bps = 100     # the engine's liquidationPenaltyBps
 //! ```
@@ -44,7 +48,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use alloy_primitives::{Address, B256};
 use offchain_risk::{
     liquidation::LiquidationConfig,
-    margin::{MarginConfig, MarginModel},
+    margin::{factors::VolDynamics, presets::GridPreset, MarginConfig, MarginModel},
 };
 use serde::Deserialize;
 
@@ -141,6 +145,12 @@ pub struct ModelConfig {
     /// The margin model.
     #[serde(default = "default_kind")]
     pub kind: MarginModel,
+    /// Scenario-grid preset by name ([`GridPreset`]); the project's default if absent.
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// Vol dynamics of the grid by name ([`VolDynamics`]); the preset's own if absent.
+    #[serde(default)]
+    pub vol_dynamics: Option<String>,
     /// Largest liquidation step notional, USD.
     #[serde(default = "default_cap")]
     pub liquidation_step_cap_usd: f64,
@@ -153,6 +163,8 @@ impl Default for ModelConfig {
     fn default() -> Self {
         Self {
             kind: default_kind(),
+            preset: None,
+            vol_dynamics: None,
             liquidation_step_cap_usd: default_cap(),
             liquidation_penalty_bps: default_penalty(),
         }
@@ -200,6 +212,23 @@ fn bad(field: &'static str, reason: impl Into<String>) -> KeeperError {
     KeeperError::Config { field, reason: reason.into() }
 }
 
+impl ModelConfig {
+    /// The margin configuration: defaults, the grid from `preset`, vol dynamics from
+    /// `vol_dynamics`. Unknown names are errors that name the field and list the valid names.
+    pub fn margin_config(&self) -> Result<MarginConfig> {
+        let mut config = MarginConfig::default();
+        if let Some(name) = &self.preset {
+            let preset: GridPreset = name.parse().map_err(|e: String| bad("model.preset", e))?;
+            config.grid = preset.config();
+        }
+        if let Some(name) = &self.vol_dynamics {
+            config.grid.vol_dynamics =
+                name.parse::<VolDynamics>().map_err(|e| bad("model.vol_dynamics", e))?;
+        }
+        Ok(config)
+    }
+}
+
 impl KeeperConfig {
     /// Parses TOML text.
     pub fn parse(text: &str) -> Result<Self> {
@@ -243,7 +272,7 @@ impl KeeperConfig {
             self.market_source()?,
             self.collateral.clone(),
             self.model.kind,
-            MarginConfig::default(),
+            self.model.margin_config()?,
             liquidation,
         ))
     }
@@ -287,5 +316,34 @@ mod tests {
         assert_eq!(config.market.shocks.len(), 1);
         assert_eq!(config.peers.len(), 3);
         assert!(KeeperConfig::parse("name = 1").is_err());
+        // The example names the project's default grid explicitly.
+        assert_eq!(config.model.margin_config().unwrap(), MarginConfig::default());
+    }
+
+    #[test]
+    fn model_preset_and_vol_dynamics_select_the_grid() {
+        let model = |extra: &str| {
+            let text = format!("[model]\nkind = \"scenario_grid\"\n{extra}");
+            toml::from_str::<std::collections::BTreeMap<String, ModelConfig>>(&text)
+                .unwrap()
+                .remove("model")
+                .unwrap()
+        };
+        let pmrm2 = model("preset = \"derive-pmrm2\"").margin_config().unwrap();
+        assert_eq!(pmrm2.grid, GridPreset::DerivePmrm2.config());
+        assert_eq!(pmrm2.grid.vol_dynamics, VolDynamics::StickyStrike);
+        let moneyness = model("preset = \"derive-pmrm1\"\nvol_dynamics = \"sticky-moneyness\"")
+            .margin_config()
+            .unwrap();
+        assert_eq!(moneyness.grid.vol_dynamics, VolDynamics::StickyMoneyness);
+        assert_eq!(moneyness.grid.scenarios, GridPreset::DerivePmrm1.config().scenarios);
+
+        let error = model("preset = \"pmrm3\"").margin_config().unwrap_err().to_string();
+        assert!(error.contains("model.preset"), "{error}");
+        for name in ["project-default", "derive-pmrm2", "derive-pmrm1", "cme-span16"] {
+            assert!(error.contains(name), "{error}");
+        }
+        let error = model("vol_dynamics = \"sticky-vol\"").margin_config().unwrap_err().to_string();
+        assert!(error.contains("model.vol_dynamics") && error.contains("sticky-strike"), "{error}");
     }
 }

@@ -30,7 +30,7 @@ use alloy_primitives::{Address, B256, I256};
 use offchain_risk::{
     instrument::{Instrument, Portfolio, Position, Settlement},
     liquidation::{plan_liquidation, LiquidationConfig},
-    margin::{margin, MarginConfig, MarginModel},
+    margin::{factors::VolDynamics, margin, presets::GridPreset, MarginConfig, MarginModel},
     market::MarketSnapshot,
     valuation::value_instrument,
 };
@@ -191,6 +191,27 @@ impl OffchainRiskModel {
             collateral,
             MarginModel::ScenarioGrid,
             MarginConfig::default(),
+            LiquidationConfig::default(),
+        )
+    }
+
+    /// The scenario grid under a named preset (Derive's PMRM_2, …) with the preset's own vol
+    /// dynamics unless `vol_dynamics` is given.
+    pub fn grid_preset(
+        market: Arc<dyn MarketSource>,
+        collateral: Vec<CollateralPricing>,
+        preset: GridPreset,
+        vol_dynamics: Option<VolDynamics>,
+    ) -> Self {
+        let mut config = MarginConfig { grid: preset.config(), ..MarginConfig::default() };
+        if let Some(dynamics) = vol_dynamics {
+            config.grid.vol_dynamics = dynamics;
+        }
+        Self::new(
+            market,
+            collateral,
+            MarginModel::ScenarioGrid,
+            config,
             LiquidationConfig::default(),
         )
     }
@@ -482,6 +503,24 @@ mod tests {
                 fixed_usd: None,
             }],
         )
+    }
+
+    #[test]
+    fn a_derive_preset_charges_its_flat_perpetual_add_on_on_a_hedged_account() {
+        let (book, hedged, _) = book();
+        let source = Arc::new(ReplaySource::new(0, vec![market()]).unwrap());
+        let derive = OffchainRiskModel::grid_preset(source, vec![], GridPreset::DerivePmrm2, None);
+        assert_eq!(derive.config.grid.vol_dynamics, VolDynamics::StickyStrike);
+        let numbers =
+            derive.margin_with(hedged, &book.accounts[&hedged], &book, &market()).unwrap();
+        // Spot and perpetual offset in every row; PMRM_2 still charges 3% of the 25,000 USD
+        // perpetual for maintenance and 3% + 1% for initial.
+        let whole_usd = |x: u128| x / 10u128.pow(18);
+        assert!((749..=751).contains(&whole_usd(numbers.maintenance_margin)), "{numbers:?}");
+        assert!((999..=1001).contains(&whole_usd(numbers.initial_margin)), "{numbers:?}");
+        // The project default charges its 0.5% basis add-on instead.
+        let ours = model().margin_with(hedged, &book.accounts[&hedged], &book, &market()).unwrap();
+        assert!(ours.maintenance_margin < numbers.maintenance_margin / 4, "{ours:?}");
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! the 30-day reference expiry, scaled to other expiries by [`VolTermScaling`]), and its skew (a
 //! rotation of the smile about the forward), and three basis factors of its delta-one contracts
 //! against spot ([`crate::margin::basis`]): the perpetual's premium, the funding accrued over the
-//! period, and the annualised carry of dated futures. The surface is kept in log-moneyness, so a spot move
-//! re-reads each strike's volatility at its new moneyness (sticky moneyness).
+//! period, and the annualised carry of dated futures. How a spot move carries the smile is a
+//! choice, [`VolDynamics`]: by default the surface, kept in log-moneyness, is re-read at each
+//! strike's new moneyness (sticky moneyness).
 
 use std::collections::BTreeMap;
 
@@ -43,6 +44,61 @@ pub struct Scenario {
     pub loss_weight: f64,
 }
 
+/// What an option's implied vol does when spot moves (before any vol-level or skew shock).
+///
+/// With `k = ln(K/F)` the log-moneyness in the base market and `k'` after the spot shock, and
+/// `σ₀(·)` the base smile of the expiry:
+/// - sticky strike: `σ = σ₀(k)`, each option keeps its vol (Derive's PMRM: the vol feed is read
+///   per strike once, then only scaled);
+/// - sticky moneyness: `σ = σ₀(k')`, the smile moves with the forward;
+/// - sticky delta: the smile is fixed as a function of forward delta `N(d₁)` and a vol-level
+///   multiplier `m` scales it, so the vol is `m·σ₀(k*)` where `k*` has the delta in the base
+///   market that the option has now: `d₁(k*, σ₀(k*)) = d₁(k', m·σ₀(k*))`, i.e.
+///   `k* = k'/m + (1 − m)·σ₀(k*)²·T/2`. Without a vol-level shock (`m = 1`) `k* = k'` and it is
+///   sticky moneyness: forward delta is a function of `k` and `σ√T` alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VolDynamics {
+    /// Each option keeps its own vol.
+    #[serde(alias = "sticky_strike")]
+    StickyStrike,
+    /// The smile moves with the forward (the project's default).
+    #[default]
+    #[serde(alias = "sticky_moneyness")]
+    StickyMoneyness,
+    /// The smile is fixed in delta.
+    #[serde(alias = "sticky_delta")]
+    StickyDelta,
+}
+
+impl VolDynamics {
+    /// All three, in the order help text lists them.
+    pub const ALL: [VolDynamics; 3] =
+        [Self::StickyStrike, Self::StickyMoneyness, Self::StickyDelta];
+
+    /// The name used by the CLI and configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::StickyStrike => "sticky-strike",
+            Self::StickyMoneyness => "sticky-moneyness",
+            Self::StickyDelta => "sticky-delta",
+        }
+    }
+}
+
+impl std::str::FromStr for VolDynamics {
+    type Err = String;
+
+    /// Accepts `sticky-strike` or `sticky_strike` (and so on); the error lists the valid names.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let wanted = text.trim().replace('_', "-");
+        Self::ALL.into_iter().find(|d| d.name() == wanted).ok_or_else(|| {
+            let names: Vec<_> = Self::ALL.iter().map(|d| d.name()).collect();
+            format!("unknown vol dynamics {text:?}: use one of {}", names.join(", "))
+        })
+    }
+}
+
 /// How a volatility-level shock at the reference expiry scales to expiry `T`: multiplied by
 /// `(reference_days / T_days)^p`, with `p = short_power` below the reference and `long_power`
 /// above it (Derive's PMRM: 30 days, 0.3 and 0.13): short-dated vol moves more.
@@ -54,19 +110,38 @@ pub struct VolTermScaling {
     pub short_power: f64,
     /// Power above the reference expiry.
     pub long_power: f64,
+    /// Expiries shorter than this many days scale as this many (the power law diverges at zero):
+    /// an hour by default, a day in Derive's PMRM (`dteFloor`).
+    // Skipped at its default so that configurations (and the Monte Carlo seed hashed from
+    // them) serialise as before the field existed.
+    #[serde(default = "default_floor_days", skip_serializing_if = "is_default_floor_days")]
+    pub floor_days: f64,
+}
+
+fn default_floor_days() -> f64 {
+    1.0 / 24.0
+}
+
+fn is_default_floor_days(days: &f64) -> bool {
+    // Exact: only the untouched default is skipped.
+    days.to_bits() == default_floor_days().to_bits()
 }
 
 impl Default for VolTermScaling {
     fn default() -> Self {
-        Self { reference_days: 30.0, short_power: 0.3, long_power: 0.13 }
+        Self {
+            reference_days: 30.0,
+            short_power: 0.3,
+            long_power: 0.13,
+            floor_days: default_floor_days(),
+        }
     }
 }
 
 impl VolTermScaling {
     /// The term scale `(reference_days / T_days)^p` of expiry `expiry_years`.
     pub fn scale(&self, expiry_years: f64) -> f64 {
-        // Expiries shorter than an hour scale as an hour: the power law diverges at zero.
-        let days = (expiry_years * 365.0).max(1.0 / 24.0);
+        let days = (expiry_years * 365.0).max(self.floor_days);
         let power = if days < self.reference_days { self.short_power } else { self.long_power };
         (self.reference_days / days).powf(power)
     }

@@ -7,7 +7,8 @@
 //! - [`MarginModel::Isolated`]: each position margined alone by the scenario grid, no netting;
 //! - [`MarginModel::DeltaNetted`]: net delta per underlying × a shock, crude gamma/vega add-ons
 //!   ([`delta`] documents what it is blind to);
-//! - [`MarginModel::ScenarioGrid`]: PMRM (default) or SPAN grid with full revaluation ([`grid`]);
+//! - [`MarginModel::ScenarioGrid`]: a scenario grid with full revaluation ([`grid`]), configured
+//!   by name ([`presets`]: the project's default, Derive's PMRM_2 and PMRM v1, CME SPAN);
 //! - [`MarginModel::MonteCarlo`]: ES over the margin period of risk ([`monte_carlo`]).
 //!
 //! Every model carries the basis and funding risk of perpetuals and futures against spot
@@ -19,6 +20,7 @@ pub mod delta;
 pub mod factors;
 pub mod grid;
 pub mod monte_carlo;
+pub mod presets;
 pub(crate) mod revalue;
 
 use serde::{Deserialize, Serialize};
@@ -190,6 +192,7 @@ fn input_seed(portfolio: &Portfolio, market: &MarketSnapshot, config: &MonteCarl
 /// Isolated margin: the grid applied to each position on its own, summed.
 fn isolated_margin(book: &PreparedBook<'_>, config: &GridConfig) -> Result<MarginResult> {
     let mut positions = Vec::with_capacity(book.positions.len());
+    let mut initial_margin = 0.0;
     for position in &book.positions {
         let alone = PreparedBook {
             underlyings: book.underlyings.clone(),
@@ -198,6 +201,7 @@ fn isolated_margin(book: &PreparedBook<'_>, config: &GridConfig) -> Result<Margi
             positions: vec![position.clone()],
         };
         let (result, _) = grid::grid_margin(&alone, config)?;
+        initial_margin += result.initial_margin;
         positions.push(PositionMargin {
             mark_to_market: position.valuation.value,
             margin: result.maintenance_margin,
@@ -207,7 +211,7 @@ fn isolated_margin(book: &PreparedBook<'_>, config: &GridConfig) -> Result<Margi
     Ok(MarginResult {
         mark_to_market: book.mark_to_market(),
         maintenance_margin,
-        initial_margin: maintenance_margin * config.initial_factor,
+        initial_margin,
         positions,
     })
 }

@@ -1,12 +1,15 @@
 //! Full revaluation: a book of positions prepared once against the base market, then revalued
 //! under any [`ShockVector`] to a P&L per position. Delta-one positions are linear in the spot
-//! return, perpetuals and futures also in their basis factors ([`crate::margin::basis`]); options are repriced with Black-76 at the shocked forward and the surface's volatility
-//! at their new moneyness, scaled by the vol-level shock and rotated by the skew shock.
+//! return, perpetuals and futures also in their basis factors ([`crate::margin::basis`]);
+//! options are repriced with Black-76 at the shocked forward and the surface's volatility as
+//! [`VolDynamics`] carries it (at their new moneyness by default), scaled by the vol-level
+//! shock and rotated by the skew shock.
 
 use crate::error::Result;
 use crate::error::SurfaceError;
 use crate::instrument::{Instrument, Portfolio, Settlement};
-use crate::margin::factors::{ShockVector, VolTermScaling};
+use crate::margin::factors::{ShockVector, VolDynamics, VolTermScaling};
+use crate::margin::grid::{WingShock, WingShockParameters};
 use crate::market::MarketSnapshot;
 use crate::pricing::black76;
 use crate::pricing::OptionKind;
@@ -154,11 +157,8 @@ impl PreparedPosition<'_> {
     /// The position as seen `horizon_years` ahead (0 for an instantaneous scenario): remaining
     /// expiry, discount factor, smile and vol-shock term scale fixed once, so that each
     /// scenario or path costs one Black-76 price.
-    pub fn at_horizon(
-        &self,
-        horizon_years: f64,
-        terms: &VolTermScaling,
-    ) -> Result<HorizonPosition> {
+    pub fn at_horizon(&self, horizon_years: f64, rules: &VolRules) -> Result<HorizonPosition> {
+        let terms = &rules.term;
         let pricing = match &self.exposure {
             Exposure::DeltaOne { pnl_per_return, basis } => HorizonPricing::DeltaOne {
                 pnl_per_return: *pnl_per_return,
@@ -187,6 +187,11 @@ impl PreparedPosition<'_> {
                     Some(_) => None,
                     None => Some(surface.smile(remaining.max(1e-9))?),
                 };
+                let base_log_moneyness = (strike / forward).ln();
+                let base_vol = match &smile {
+                    Some(smile) => smile_vol(smile, base_log_moneyness)?,
+                    None => flat_vol.unwrap_or(0.0),
+                };
                 HorizonPricing::Option {
                     kind: *kind,
                     forward: *forward,
@@ -197,6 +202,10 @@ impl PreparedPosition<'_> {
                     smile,
                     flat_vol: flat_vol.unwrap_or(0.0),
                     vol_term_scale: terms.scale(remaining),
+                    base_log_moneyness,
+                    base_vol,
+                    dynamics: rules.dynamics,
+                    min_vol_up: rules.min_vol_up,
                 }
             }
         };
@@ -222,6 +231,13 @@ enum HorizonPricing {
         smile: Option<ExpirySmile>,
         flat_vol: f64,
         vol_term_scale: f64,
+        /// `ln(K/F)` in the base market.
+        base_log_moneyness: f64,
+        /// The smile's vol at `base_log_moneyness` (the option's own vol).
+        base_vol: f64,
+        dynamics: VolDynamics,
+        /// Floor on the vol under a vol-up shock (0: none).
+        min_vol_up: f64,
     },
 }
 
@@ -231,6 +247,32 @@ enum HorizonBasis {
     Spot,
     Perpetual,
     Future { remaining_years: f64 },
+}
+
+/// How options' vols move in a revaluation: term scaling of level shocks, the vol dynamics
+/// under a spot move, and a floor on vol in vol-up scenarios (Derive PMRM_2's `minVolUpShock`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct VolRules {
+    pub term: VolTermScaling,
+    pub dynamics: VolDynamics,
+    pub min_vol_up: f64,
+}
+
+impl VolRules {
+    /// Term scaling alone: sticky moneyness, no floor (what Monte Carlo uses).
+    pub fn from_term(term: &VolTermScaling) -> Self {
+        Self { term: *term, dynamics: VolDynamics::StickyMoneyness, min_vol_up: 0.0 }
+    }
+}
+
+/// The smile's vol at `log_moneyness`, or an error naming the query.
+#[inline]
+fn smile_vol(smile: &ExpirySmile, log_moneyness: f64) -> Result<f64> {
+    Ok(smile.vol(log_moneyness).ok_or(SurfaceError::InvalidQuery {
+        field: "log_moneyness",
+        value: log_moneyness,
+        reason: "total variance is zero there: no implied vol",
+    })?)
 }
 
 /// A position prepared for repeated revaluation at one horizon.
@@ -245,22 +287,32 @@ impl HorizonPosition {
     /// P&L under `shock` (USD).
     #[inline]
     pub fn pnl(&self, shock: &ShockVector) -> Result<f64> {
+        Ok(self.revalue(shock)?.0)
+    }
+
+    /// Under `shock`: the P&L (USD) and, for an option, its shocked value (USD; 0 for delta-one
+    /// positions, whose value is their P&L against entry).
+    #[inline]
+    pub fn revalue(&self, shock: &ShockVector) -> Result<(f64, f64)> {
         let spot_return = shock.spot_return[self.underlying];
         match &self.pricing {
             // Written so that zero basis shocks give exactly `pnl_per_return × r`: a hedged book
             // then nets to an exact zero, as before basis risk existed.
-            HorizonPricing::DeltaOne { pnl_per_return, basis } => Ok(match basis {
-                HorizonBasis::Spot => pnl_per_return * spot_return,
-                HorizonBasis::Perpetual => {
-                    let premium = shock.perpetual_premium[self.underlying];
-                    let funding = shock.funding_accrual[self.underlying];
-                    pnl_per_return * (spot_return + premium * (1.0 + spot_return) - funding)
-                }
-                HorizonBasis::Future { remaining_years } => {
-                    let basis_return = shock.carry_rate[self.underlying] * remaining_years;
-                    pnl_per_return * (spot_return + basis_return * (1.0 + spot_return))
-                }
-            }),
+            HorizonPricing::DeltaOne { pnl_per_return, basis } => Ok((
+                match basis {
+                    HorizonBasis::Spot => pnl_per_return * spot_return,
+                    HorizonBasis::Perpetual => {
+                        let premium = shock.perpetual_premium[self.underlying];
+                        let funding = shock.funding_accrual[self.underlying];
+                        pnl_per_return * (spot_return + premium * (1.0 + spot_return) - funding)
+                    }
+                    HorizonBasis::Future { remaining_years } => {
+                        let basis_return = shock.carry_rate[self.underlying] * remaining_years;
+                        pnl_per_return * (spot_return + basis_return * (1.0 + spot_return))
+                    }
+                },
+                0.0,
+            )),
             HorizonPricing::Option {
                 kind,
                 forward,
@@ -271,21 +323,29 @@ impl HorizonPosition {
                 smile,
                 flat_vol,
                 vol_term_scale,
+                base_log_moneyness: _,
+                base_vol,
+                dynamics,
+                min_vol_up,
             } => {
                 let shocked_forward = forward * (1.0 + spot_return);
                 let log_moneyness = (strike / shocked_forward).ln();
-                let base_vol = match smile {
-                    Some(smile) => smile.vol(log_moneyness).ok_or(SurfaceError::InvalidQuery {
-                        field: "log_moneyness",
-                        value: log_moneyness,
-                        reason: "total variance is zero there: no implied vol",
-                    })?,
-                    None => *flat_vol,
-                };
                 let vol_level = shock.vol_level[self.underlying];
                 let skew = shock.skew_rotation[self.underlying];
                 let level = VolTermScaling::multiplier_from_scale(vol_level, *vol_term_scale);
-                let vol = (base_vol * level * (1.0 - skew * log_moneyness)).max(0.01 * base_vol);
+                let smile_vol_now = match (smile, dynamics) {
+                    (None, _) => *flat_vol,
+                    (Some(_), VolDynamics::StickyStrike) => *base_vol,
+                    (Some(smile), VolDynamics::StickyMoneyness) => smile_vol(smile, log_moneyness)?,
+                    (Some(smile), VolDynamics::StickyDelta) => {
+                        sticky_delta_vol(smile, log_moneyness, level, *remaining)?
+                    }
+                };
+                let mut vol = (smile_vol_now * level * (1.0 - skew * log_moneyness))
+                    .max(0.01 * smile_vol_now);
+                if vol_level > 0.0 {
+                    vol = vol.max(*min_vol_up);
+                }
                 let price = black76::price(
                     *kind,
                     shocked_forward,
@@ -294,10 +354,71 @@ impl HorizonPosition {
                     vol,
                     *discount_factor,
                 );
-                Ok(self.size * (price - base_price))
+                Ok((self.size * (price - base_price), self.size * price))
             }
         }
     }
+
+    /// Derive PMRM_2's skew scenario at unchanged spot: each option's own vol times
+    /// `1 + clamp(k·cap/k*, −cap, cap)` (floored at 0), with `k = ln(K/F)` (`|k|` for
+    /// [`WingShock::Abs`]), `cap = c_base·√T + base_cap` and
+    /// `k* = max(min_k_star, √T·width_scale·(vol_param_static + √T·vol_param_scale))`
+    /// (`PMRMLib_2._getExpirySkewedShockedMTM`). Returns the P&L and shocked value as
+    /// [`HorizonPosition::revalue`] does; delta-one positions do not move.
+    pub fn wing_shocked(&self, shape: WingShock, params: &WingShockParameters) -> (f64, f64) {
+        let HorizonPricing::Option {
+            kind,
+            forward,
+            strike,
+            remaining,
+            discount_factor,
+            base_price,
+            base_log_moneyness,
+            base_vol,
+            ..
+        } = &self.pricing
+        else {
+            return (0.0, 0.0);
+        };
+        let sqrt_t = remaining.sqrt();
+        let (cap, k) = match shape {
+            WingShock::Linear => {
+                (params.linear_c_base * sqrt_t + params.linear_base_cap, *base_log_moneyness)
+            }
+            WingShock::Abs => {
+                (params.abs_c_base * sqrt_t + params.abs_base_cap, base_log_moneyness.abs())
+            }
+        };
+        let vol_param = params.vol_param_static + sqrt_t * params.vol_param_scale;
+        let k_star = (sqrt_t * params.width_scale * vol_param).max(params.min_k_star);
+        let lift =
+            if k >= 0.0 { (k * cap / k_star).min(cap) } else { (k * cap / k_star).max(-cap) };
+        let vol = base_vol * (1.0 + lift).max(0.0);
+        let price = black76::price(*kind, *forward, *strike, *remaining, vol, *discount_factor);
+        (self.size * (price - base_price), self.size * price)
+    }
+}
+
+/// Sticky delta (see [`VolDynamics::StickyDelta`]): solves `k* = k'/m + (1 − m)·σ₀(k*)²·T/2` by
+/// fixed-point iteration from `k'` (a contraction: its slope `(1 − m)·σ₀·σ₀'·T` is far below 1
+/// on any sane smile) and returns `σ₀(k*)`; the caller applies `m`.
+#[inline]
+fn sticky_delta_vol(
+    smile: &ExpirySmile,
+    log_moneyness: f64,
+    level: f64,
+    remaining: f64,
+) -> Result<f64> {
+    let mut vol = smile_vol(smile, log_moneyness)?;
+    // No vol-level shock (the multiplier is exactly 1): k* = k'.
+    if (level - 1.0).abs() < 1e-15 {
+        return Ok(vol);
+    }
+    for _ in 0..4 {
+        let k_star = log_moneyness / level + 0.5 * (1.0 - level) * vol * vol * remaining;
+        vol = smile_vol(smile, k_star)?;
+    }
+    Ok(vol)
 }
 
 /// A whole book at one horizon.
@@ -306,5 +427,14 @@ pub(crate) fn at_horizon(
     horizon_years: f64,
     terms: &VolTermScaling,
 ) -> Result<Vec<HorizonPosition>> {
-    book.positions.iter().map(|p| p.at_horizon(horizon_years, terms)).collect()
+    at_horizon_with(book, horizon_years, &VolRules::from_term(terms))
+}
+
+/// A whole book at one horizon under explicit vol rules.
+pub(crate) fn at_horizon_with(
+    book: &PreparedBook<'_>,
+    horizon_years: f64,
+    rules: &VolRules,
+) -> Result<Vec<HorizonPosition>> {
+    book.positions.iter().map(|p| p.at_horizon(horizon_years, rules)).collect()
 }
