@@ -85,26 +85,60 @@ pub fn normalised_otm_call(x: f64, s: f64) -> f64 {
     normalised_otm_call_and_vega(x, s).0
 }
 
-/// [`normalised_otm_call`] and [`normalised_vega`] together, sharing the Gaussian factor (the
-/// implied-vol solver needs both at every step).
+/// [`normalised_otm_call`] and [`normalised_vega`] together, sharing the Gaussian factor.
 pub(crate) fn normalised_otm_call_and_vega(x: f64, s: f64) -> (f64, f64) {
-    let h = x / s;
-    let t = 0.5 * s;
     let gaussian = gaussian_factor(x, s);
     let vega = INV_SQRT_2PI * gaussian;
-    let b = if h < ASYMPTOTIC_H_THRESHOLD && h + t < ASYMPTOTIC_H_THRESHOLD + SMALL_T_THRESHOLD {
-        asymptotic_region(h, t) * gaussian
-    } else if t < SMALL_T_THRESHOLD {
-        small_t_region(h, t) * gaussian
-    } else if h + t > PLAIN_FORMULA_THRESHOLD {
-        (0.5 * x).exp() * norm_cdf(h + t) - (-0.5 * x).exp() * norm_cdf(h - t)
-    } else {
-        // Both erfcx arguments are ≥ −0.6; their difference loses at most ~5 bits here.
-        0.5 * gaussian
-            * (erfcx(-(h + t) * std::f64::consts::FRAC_1_SQRT_2)
-                - erfcx(-(h - t) * std::f64::consts::FRAC_1_SQRT_2))
+    let b = match otm_call_over_gaussian(x, s) {
+        Some(core) => core * gaussian,
+        None => plain_otm_call(x, s),
     };
     (b, vega)
+}
+
+/// ln b(x, s) and the vega-to-price ratio b′/b of an out-of-the-money call (x ≤ 0, s > 0): what
+/// each step of the implied-vol solver needs. Where b is a multiple of the Gaussian factor
+/// e^(−(h²+t²)/2), its logarithm is added in closed form instead of exponentiating it, and
+/// b′/b = 1/(√(2π)·b·e^((h²+t²)/2)): a step costs one `ln` and two polynomial `erfcx`.
+#[inline]
+pub(crate) fn ln_otm_call_and_vega_ratio(x: f64, s: f64) -> (f64, f64) {
+    match otm_call_over_gaussian(x, s) {
+        Some(core) => (core.ln() + ln_gaussian_factor(x, s), INV_SQRT_2PI / core),
+        None => {
+            let b = plain_otm_call(x, s);
+            (b.ln(), normalised_vega(x, s) / b)
+        }
+    }
+}
+
+/// b(x, s)/e^(−(h²+t²)/2) in the three regions where b is computed as a multiple of the
+/// Gaussian factor (asymptotic, small t, erfcx), or `None` where h + t > 0.85 and the plain
+/// formula has no cancellation.
+#[inline]
+fn otm_call_over_gaussian(x: f64, s: f64) -> Option<f64> {
+    let h = x / s;
+    let t = 0.5 * s;
+    if h < ASYMPTOTIC_H_THRESHOLD && h + t < ASYMPTOTIC_H_THRESHOLD + SMALL_T_THRESHOLD {
+        Some(asymptotic_region(h, t))
+    } else if t < SMALL_T_THRESHOLD {
+        Some(small_t_region(h, t))
+    } else if h + t > PLAIN_FORMULA_THRESHOLD {
+        None
+    } else {
+        // Both erfcx arguments are ≥ −0.6; their difference loses at most ~5 bits here.
+        Some(
+            0.5 * (erfcx(-(h + t) * std::f64::consts::FRAC_1_SQRT_2)
+                - erfcx(-(h - t) * std::f64::consts::FRAC_1_SQRT_2)),
+        )
+    }
+}
+
+/// b = e^(x/2)Φ(h+t) − e^(−x/2)Φ(h−t) where h + t > 0.85 (no cancellation worth the name).
+#[cold]
+fn plain_otm_call(x: f64, s: f64) -> f64 {
+    let h = x / s;
+    let t = 0.5 * s;
+    (0.5 * x).exp() * norm_cdf(h + t) - (-0.5 * x).exp() * norm_cdf(h - t)
 }
 
 /// 1/n for n < 44: the small-t series divides by n at every term.
@@ -192,6 +226,22 @@ pub fn normalised_black(kind: OptionKind, x: f64, s: f64) -> f64 {
 /// would cost up to 1e-13 relative.
 #[inline]
 fn gaussian_factor(x: f64, s: f64) -> f64 {
+    let (sum, lo) = gaussian_exponent(x, s);
+    (-0.5 * sum).exp() * (1.0 - 0.5 * lo)
+}
+
+/// ln e^(−(h² + t²)/2) = −(h² + t²)/2 to a few ulp of the result's scale (same compensation as
+/// [`gaussian_factor`]).
+#[inline]
+pub(crate) fn ln_gaussian_factor(x: f64, s: f64) -> f64 {
+    let (sum, lo) = gaussian_exponent(x, s);
+    -0.5 * (sum + lo)
+}
+
+/// h² + t² as a rounded sum and the correction to add to it (rounding of h = x/s, of both
+/// squares and of their sum).
+#[inline]
+fn gaussian_exponent(x: f64, s: f64) -> (f64, f64) {
     let h = x / s;
     let t = 0.5 * s;
     let hs = h * s;
@@ -206,7 +256,7 @@ fn gaussian_factor(x: f64, s: f64) -> f64 {
         (hh - (sum - bb)) + (tt - bb)
     };
     let lo = product_residual(h, h, hh) + product_residual(t, t, tt) + sum_err + 2.0 * h * h_lo;
-    (-0.5 * sum).exp() * (1.0 - 0.5 * lo)
+    (sum, lo)
 }
 
 /// dB/ds of the normalised Black function (the same for calls and puts): φ(h)·e^(−t²/2)
