@@ -165,7 +165,7 @@ impl PreparedPosition<'_> {
                     kind: *kind,
                     forward: *forward,
                     strike: *strike,
-                    remaining,
+                    sqrt_remaining: remaining.sqrt(),
                     discount_factor: (-rate * remaining).exp(),
                     base_price: *base_price,
                     smile,
@@ -188,7 +188,8 @@ enum HorizonPricing {
         kind: OptionKind,
         forward: f64,
         strike: f64,
-        remaining: f64,
+        /// √(remaining years): each scenario's total volatility is vol × this.
+        sqrt_remaining: f64,
         discount_factor: f64,
         base_price: f64,
         /// `None` under flat vol.
@@ -217,7 +218,7 @@ impl HorizonPosition {
                 kind,
                 forward,
                 strike,
-                remaining,
+                sqrt_remaining,
                 discount_factor,
                 base_price,
                 smile,
@@ -225,7 +226,9 @@ impl HorizonPosition {
                 vol_term_scale,
             } => {
                 let shocked_forward = forward * (1.0 + spot_return);
-                let log_moneyness = (strike / shocked_forward).ln();
+                // One accurate ln(F/K) serves both the smile (k = ln(K/F)) and the price.
+                let forward_over_strike = black76::log_moneyness(shocked_forward, *strike);
+                let log_moneyness = -forward_over_strike;
                 let base_vol = match smile {
                     Some(smile) => smile.vol(log_moneyness).ok_or(SurfaceError::InvalidQuery {
                         field: "log_moneyness",
@@ -238,12 +241,12 @@ impl HorizonPosition {
                 let skew = shock.skew_rotation[self.underlying];
                 let level = VolTermScaling::multiplier_from_scale(vol_level, *vol_term_scale);
                 let vol = (base_vol * level * (1.0 - skew * log_moneyness)).max(0.01 * base_vol);
-                let price = black76::price(
+                let price = black76::price_at_log_moneyness(
                     *kind,
                     shocked_forward,
                     *strike,
-                    *remaining,
-                    vol,
+                    forward_over_strike,
+                    vol * sqrt_remaining,
                     *discount_factor,
                 );
                 Ok(self.size * (price - base_price))

@@ -21,7 +21,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::normal::{
-    cdf_over_pdf, erfcx, norm_cdf, product_residual, INV_SQRT_2PI, SQRT_PI_OVER_2,
+    cdf_over_pdf, erfcx, erfcx_nonnegative, norm_cdf, product_residual, INV_SQRT_2PI,
+    SQRT_PI_OVER_2,
 };
 use crate::error::PricingError;
 
@@ -266,16 +267,24 @@ pub fn normalised_vega(x: f64, s: f64) -> f64 {
     INV_SQRT_2PI * gaussian_factor(x, s)
 }
 
-/// ln(F/K) to a few ulp of the exact log of the two doubles: the rounding of F/K, which near
-/// the money is a relative error ε/|x| of x (and moves tiny-vol prices by h² times that), is
-/// recovered from an error-free product and added as a first-order correction.
+/// ln(F/K) to a few ulp of the exact log of the two doubles. Within a factor 2 of each other
+/// their difference is exact (Sterbenz), so ln(1 + (F − K)/K) rounds only once, on the small
+/// quantity (the rounding of F/K itself would be a relative error ε/|x| of x near the money, and
+/// would move tiny-vol prices by h² times that); further apart the ratio's rounding is at most
+/// ε/ln 2 relative to x.
 #[inline]
 pub fn log_moneyness(forward: f64, strike: f64) -> f64 {
-    let ratio = forward / strike;
-    let product = ratio * strike;
-    // forward − ratio·strike exactly; its ratio to forward is the relative rounding of `ratio`.
-    let residual = (forward - product) - product_residual(ratio, strike, product);
-    ratio.ln() + residual / forward
+    if forward >= 0.5 * strike && strike >= 0.5 * forward {
+        ((forward - strike) / strike).ln_1p()
+    } else {
+        let ratio = forward / strike;
+        if ratio >= f64::MIN_POSITIVE && ratio.is_finite() {
+            ratio.ln()
+        } else {
+            // The ratio under- or overflows: take the logs apart.
+            forward.ln() - strike.ln()
+        }
+    }
 }
 
 /// Whether the textbook difference θ(long − short) is accurate to ~1e-13 relative.
@@ -340,8 +349,12 @@ struct Moneyness {
 
 #[inline]
 fn moneyness(theta: f64, forward: f64, strike: f64, s: f64) -> Moneyness {
+    moneyness_at(theta, forward, strike, log_moneyness(forward, strike), s)
+}
+
+#[inline]
+fn moneyness_at(theta: f64, forward: f64, strike: f64, x: f64, s: f64) -> Moneyness {
     let ratio = forward / strike;
-    let x = log_moneyness(forward, strike);
     let d1 = x / s + 0.5 * s;
     let d2 = d1 - s;
     let d1_sq = d1 * d1;
@@ -360,7 +373,7 @@ fn moneyness(theta: f64, forward: f64, strike: f64, s: f64) -> Moneyness {
 /// Φ(z) from φ(z): φ(z)·Y(−|z|) is the tail beyond |z|, without cancellation.
 #[inline]
 fn cdf_given_pdf(z: f64, pdf: f64) -> f64 {
-    let tail = pdf * SQRT_PI_OVER_2 * erfcx(z.abs() * std::f64::consts::FRAC_1_SQRT_2);
+    let tail = pdf * SQRT_PI_OVER_2 * erfcx_nonnegative(z.abs() * std::f64::consts::FRAC_1_SQRT_2);
     if z <= 0.0 {
         tail
     } else {
@@ -387,6 +400,27 @@ pub fn price(
         return discount_factor * (theta * (forward - strike)).max(0.0);
     }
     let m = moneyness(theta, forward, strike, s);
+    discount_factor * undiscounted_price(theta, forward, strike, m.x, s, m.d1, m.d2, m.n1, m.n2)
+}
+
+/// [`price`] from x = [`log_moneyness`]`(forward, strike)` and the total volatility s = σ√T,
+/// for callers that already hold them (scenario revaluation reads the smile at x): the same
+/// value as [`price`] without its `ln` and `sqrt`.
+#[inline]
+pub fn price_at_log_moneyness(
+    kind: OptionKind,
+    forward: f64,
+    strike: f64,
+    log_moneyness: f64,
+    total_vol: f64,
+    discount_factor: f64,
+) -> f64 {
+    let theta = kind.sign();
+    let s = total_vol;
+    if s <= 0.0 {
+        return discount_factor * (theta * (forward - strike)).max(0.0);
+    }
+    let m = moneyness_at(theta, forward, strike, log_moneyness, s);
     discount_factor * undiscounted_price(theta, forward, strike, m.x, s, m.d1, m.d2, m.n1, m.n2)
 }
 
