@@ -188,6 +188,14 @@ impl VolSurface {
         Ok(w1 / (2.0 * (w * t).sqrt()))
     }
 
+    /// Implied volatility and d vol / dk at (k, t) from one evaluation of the variance jet
+    /// (what an option's valuation needs: its vol and the sticky-moneyness delta's slope).
+    pub fn vol_and_dvol_dk(&self, k: f64, t: f64) -> Result<(f64, f64), SurfaceError> {
+        let [w, w1, _, _] = self.total_variance_jet(k, t)?;
+        let w = Self::positive_variance(w, k)?;
+        Ok(((w / t).sqrt(), w1 / (2.0 * (w * t).sqrt())))
+    }
+
     /// d² vol / dk² at fixed t: w''/(2 sqrt(w t)) - w'^2 / (4 sqrt(t) w^(3/2)).
     pub fn d2vol_dk2(&self, k: f64, t: f64) -> Result<f64, SurfaceError> {
         let [w, w1, w2, _] = self.total_variance_jet(k, t)?;
