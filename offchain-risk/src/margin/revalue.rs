@@ -157,19 +157,21 @@ impl PreparedPosition<'_> {
                 let remaining = (expiry_years - horizon_years).max(0.0);
                 // At expiry the option is worth its intrinsic value whatever the vol: read the
                 // smile at a tiny positive time so its domain checks hold.
+                let smile_years = remaining.max(1e-9);
                 let smile = match flat_vol {
                     Some(_) => None,
-                    None => Some(surface.smile(remaining.max(1e-9))?),
+                    None => Some(surface.smile(smile_years)?),
                 };
                 HorizonPricing::Option {
                     kind: *kind,
                     forward: *forward,
                     strike: *strike,
-                    sqrt_remaining: remaining.sqrt(),
+                    // 1 before expiry (the smile is read at the remaining time), 0 at it.
+                    smile_total_vol_scale: remaining.sqrt() / smile_years.sqrt(),
+                    flat_total_vol: flat_vol.unwrap_or(0.0) * remaining.sqrt(),
                     discount_factor: (-rate * remaining).exp(),
                     base_price: *base_price,
                     smile,
-                    flat_vol: flat_vol.unwrap_or(0.0),
                     vol_term_scale: terms.scale(remaining),
                 }
             }
@@ -188,13 +190,14 @@ enum HorizonPricing {
         kind: OptionKind,
         forward: f64,
         strike: f64,
-        /// √(remaining years): each scenario's total volatility is vol × this.
-        sqrt_remaining: f64,
+        /// √(w(k)) × this is the smile's total volatility σ√T at the remaining time.
+        smile_total_vol_scale: f64,
         discount_factor: f64,
         base_price: f64,
         /// `None` under flat vol.
         smile: Option<ExpirySmile>,
-        flat_vol: f64,
+        /// Flat vol × √(remaining years).
+        flat_total_vol: f64,
         vol_term_scale: f64,
     },
 }
@@ -218,35 +221,42 @@ impl HorizonPosition {
                 kind,
                 forward,
                 strike,
-                sqrt_remaining,
+                smile_total_vol_scale,
                 discount_factor,
                 base_price,
                 smile,
-                flat_vol,
+                flat_total_vol,
                 vol_term_scale,
             } => {
                 let shocked_forward = forward * (1.0 + spot_return);
                 // One accurate ln(F/K) serves both the smile (k = ln(K/F)) and the price.
                 let forward_over_strike = black76::log_moneyness(shocked_forward, *strike);
                 let log_moneyness = -forward_over_strike;
-                let base_vol = match smile {
-                    Some(smile) => smile.vol(log_moneyness).ok_or(SurfaceError::InvalidQuery {
-                        field: "log_moneyness",
-                        value: log_moneyness,
-                        reason: "total variance is zero there: no implied vol",
-                    })?,
-                    None => *flat_vol,
+                // Total volatility σ√T throughout: √w straight from the smile's variance.
+                let base_total_vol = match smile {
+                    Some(smile) => {
+                        let variance = smile.total_variance(log_moneyness).ok_or(
+                            SurfaceError::InvalidQuery {
+                                field: "log_moneyness",
+                                value: log_moneyness,
+                                reason: "total variance is zero there: no implied vol",
+                            },
+                        )?;
+                        variance.sqrt() * smile_total_vol_scale
+                    }
+                    None => *flat_total_vol,
                 };
                 let vol_level = shock.vol_level[self.underlying];
                 let skew = shock.skew_rotation[self.underlying];
                 let level = VolTermScaling::multiplier_from_scale(vol_level, *vol_term_scale);
-                let vol = (base_vol * level * (1.0 - skew * log_moneyness)).max(0.01 * base_vol);
+                let total_vol = (base_total_vol * level * (1.0 - skew * log_moneyness))
+                    .max(0.01 * base_total_vol);
                 let price = black76::price_at_log_moneyness(
                     *kind,
                     shocked_forward,
                     *strike,
                     forward_over_strike,
-                    vol * sqrt_remaining,
+                    total_vol,
                     *discount_factor,
                 );
                 Ok(self.size * (price - base_price))

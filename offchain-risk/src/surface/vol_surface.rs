@@ -234,4 +234,14 @@ impl ExpirySmile {
             + self.upper_weight * self.upper.total_variance(k);
         (w > 0.0 && k.is_finite()).then(|| (w / self.expiry_years).sqrt())
     }
+
+    /// Total implied variance w = vol²·T at log-moneyness `k` (T the smile's expiry), or `None`
+    /// where it is not positive: √w is the total volatility a price needs, without the division
+    /// by T and the multiplication back.
+    #[inline]
+    pub fn total_variance(&self, k: f64) -> Option<f64> {
+        let w = self.lower_weight * self.lower.total_variance(k)
+            + self.upper_weight * self.upper.total_variance(k);
+        (w > 0.0 && k.is_finite()).then_some(w)
+    }
 }
