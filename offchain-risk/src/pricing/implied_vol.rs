@@ -107,6 +107,7 @@ fn invalid_input(
 /// Total volatility s with b(x, s) = β for an out-of-the-money call: x ≤ 0, 0 < β < e^(x/2):
 /// Let's Be Rational as the `implied-vol` crate implements it, and our own solver wherever that
 /// declines an input (it does for some deep-wing prices of a few minutes' expiry).
+#[inline]
 fn solve_normalised(x: f64, beta: f64) -> f64 {
     let lets_be_rational = ImpliedBlackVolatilityNormalised::builder()
         .log_moneyness(x)
