@@ -114,18 +114,10 @@ pub fn value_instrument(
                 vol,
                 underlying.rate,
             )?;
+            // The coin premium is the USD price over the forward (`inverse_greeks`' price, to the
+            // bit), without a second pricing.
             let value_coin = match settlement {
-                Settlement::Inverse => Some(
-                    black76::inverse_greeks(
-                        *kind,
-                        forward,
-                        *strike,
-                        expiry_years,
-                        vol,
-                        underlying.rate,
-                    )
-                    .price,
-                ),
+                Settlement::Inverse => Some(forward_greeks.price / forward),
                 Settlement::Linear => None,
             };
             // dF/dS at fixed carry.
@@ -194,9 +186,7 @@ fn option_vol(
     let query_years = expiry_years.max(1e-9);
     let log_moneyness = (strike / forward).ln();
     Ok(match model.skew {
-        SkewModel::Surface => {
-            (surface.vol(log_moneyness, query_years)?, surface.dvol_dk(log_moneyness, query_years)?)
-        }
+        SkewModel::Surface => surface.vol_and_dvol_dk(log_moneyness, query_years)?,
         SkewModel::FlatAtm => (surface.vol(0.0, query_years)?, 0.0),
     })
 }

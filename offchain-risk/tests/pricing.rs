@@ -618,3 +618,37 @@ fn batch_equals_scalar() {
         }
     }
 }
+
+/// The scenario-revaluation entry point (x and σ√T given) is the plain price, bit for bit.
+#[test]
+fn price_at_log_moneyness_equals_price() {
+    for kind in KINDS {
+        for &k in &[40.0, 90.0, 99.999, 100.0, 100.001, 130.0, 400.0] {
+            for &t in &[0.0_f64, 1.0 / 525_600.0, 0.02, 0.5, 3.0] {
+                for &v in &[0.0, 0.05, 0.6, 2.5] {
+                    let (f, df) = (100.0, 0.98);
+                    let x = black76::log_moneyness(f, k);
+                    let at = black76::price_at_log_moneyness(kind, f, k, x, v * t.sqrt(), df);
+                    let plain = black76::price(kind, f, k, t, v, df);
+                    assert_eq!(at.to_bits(), plain.to_bits(), "{kind:?} K={k} T={t} σ={v}");
+                }
+            }
+        }
+    }
+}
+
+/// ln(F/K) keeps full precision next to the money, where F/K rounds: F = 1 + 2⁻⁴⁰, K = 1 gives
+/// ln(1 + 2⁻⁴⁰) = 2⁻⁴⁰ − 2⁻⁸¹ + …; further apart it is the log of the exact ratio.
+#[test]
+fn log_moneyness_full_precision() {
+    let tiny = 2f64.powi(-40);
+    let x = black76::log_moneyness(1.0 + tiny, 1.0);
+    assert!(rel_err(x, tiny - tiny * tiny / 2.0) <= 2.0 * f64::EPSILON, "{x:e}");
+    assert!(
+        rel_err(black76::log_moneyness(1.0, 1.0 + tiny), -(tiny - tiny * tiny / 2.0))
+            <= 4.0 * f64::EPSILON
+    );
+    assert!(rel_err(black76::log_moneyness(5.0, 1.0), 5f64.ln()) <= 2.0 * f64::EPSILON);
+    // 1/3 rounds: the correction recovers ln(1/3) from the rounded ratio.
+    assert!(rel_err(black76::log_moneyness(1.0, 3.0), -(3f64.ln())) <= 2.0 * f64::EPSILON);
+}

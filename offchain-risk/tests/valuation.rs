@@ -311,3 +311,32 @@ fn documented_json_shapes_parse() {
     let text = serde_json::to_string(&snapshot).unwrap();
     assert_eq!(serde_json::from_str::<MarketSnapshot>(&text).unwrap(), snapshot);
 }
+
+/// The option valuation's single variance-jet read gives the surface's vol and slope, and its
+/// coin premium is the inverse pricer's, bit for bit.
+#[test]
+fn one_jet_read_matches_the_separate_queries() {
+    let snapshot = market(SPOT);
+    let surface = snapshot.underlyings["BTC"].surface.as_ref().unwrap();
+    for &k in &[-0.8, -0.1, 0.0, 0.05, 0.6] {
+        for &t in &[0.1, 0.25, 0.6, 1.0, 2.0] {
+            let (vol, slope) = surface.vol_and_dvol_dk(k, t).unwrap();
+            assert_eq!(vol.to_bits(), surface.vol(k, t).unwrap().to_bits());
+            assert_eq!(slope.to_bits(), surface.dvol_dk(k, t).unwrap().to_bits());
+        }
+    }
+    for kind in [OptionKind::Call, OptionKind::Put] {
+        let instrument = option(52_000.0, kind, 0.6, Settlement::Inverse);
+        let valued = value_instrument(&instrument, &snapshot, &PricingModel::default()).unwrap();
+        let coin = offchain_risk::pricing::black76::inverse_greeks(
+            kind,
+            valued.forward,
+            52_000.0,
+            valued.expiry_years.unwrap(),
+            valued.vol.unwrap(),
+            snapshot.underlyings["BTC"].rate,
+        )
+        .price;
+        assert_eq!(valued.value_coin.unwrap().to_bits(), coin.to_bits());
+    }
+}

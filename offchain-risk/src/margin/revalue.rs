@@ -183,9 +183,10 @@ impl PreparedPosition<'_> {
                 let remaining = (expiry_years - horizon_years).max(0.0);
                 // At expiry the option is worth its intrinsic value whatever the vol: read the
                 // smile at a tiny positive time so its domain checks hold.
+                let smile_years = remaining.max(1e-9);
                 let smile = match flat_vol {
                     Some(_) => None,
-                    None => Some(surface.smile(remaining.max(1e-9))?),
+                    None => Some(surface.smile(smile_years)?),
                 };
                 let base_log_moneyness = (strike / forward).ln();
                 let base_vol = match &smile {
@@ -196,11 +197,14 @@ impl PreparedPosition<'_> {
                     kind: *kind,
                     forward: *forward,
                     strike: *strike,
+                    // 1 before expiry (the smile is read at the remaining time), 0 at it.
                     remaining,
+                    sqrt_remaining: remaining.sqrt(),
+                    smile_total_vol_scale: remaining.sqrt() / smile_years.sqrt(),
+                    flat_total_vol: flat_vol.unwrap_or(0.0) * remaining.sqrt(),
                     discount_factor: (-rate * remaining).exp(),
                     base_price: *base_price,
                     smile,
-                    flat_vol: flat_vol.unwrap_or(0.0),
                     vol_term_scale: terms.scale(remaining),
                     base_log_moneyness,
                     base_vol,
@@ -224,12 +228,17 @@ enum HorizonPricing {
         kind: OptionKind,
         forward: f64,
         strike: f64,
+        /// Years to expiry at the horizon, and their square root.
         remaining: f64,
+        sqrt_remaining: f64,
+        /// √(w(k)) × this is the smile's total volatility σ√T at the remaining time.
+        smile_total_vol_scale: f64,
         discount_factor: f64,
         base_price: f64,
         /// `None` under flat vol.
         smile: Option<ExpirySmile>,
-        flat_vol: f64,
+        /// Flat vol × √(remaining years).
+        flat_total_vol: f64,
         vol_term_scale: f64,
         /// `ln(K/F)` in the base market.
         base_log_moneyness: f64,
@@ -318,10 +327,12 @@ impl HorizonPosition {
                 forward,
                 strike,
                 remaining,
+                sqrt_remaining,
+                smile_total_vol_scale,
                 discount_factor,
                 base_price,
                 smile,
-                flat_vol,
+                flat_total_vol,
                 vol_term_scale,
                 base_log_moneyness: _,
                 base_vol,
@@ -329,29 +340,42 @@ impl HorizonPosition {
                 min_vol_up,
             } => {
                 let shocked_forward = forward * (1.0 + spot_return);
-                let log_moneyness = (strike / shocked_forward).ln();
+                // One accurate ln(F/K) serves both the smile (k = ln(K/F)) and the price.
+                let forward_over_strike = black76::log_moneyness(shocked_forward, *strike);
+                let log_moneyness = -forward_over_strike;
                 let vol_level = shock.vol_level[self.underlying];
                 let skew = shock.skew_rotation[self.underlying];
                 let level = VolTermScaling::multiplier_from_scale(vol_level, *vol_term_scale);
-                let smile_vol_now = match (smile, dynamics) {
-                    (None, _) => *flat_vol,
-                    (Some(_), VolDynamics::StickyStrike) => *base_vol,
-                    (Some(smile), VolDynamics::StickyMoneyness) => smile_vol(smile, log_moneyness)?,
+                // Total volatility σ√T throughout; sticky moneyness takes √w straight from the
+                // smile's variance.
+                let total_vol_now = match (smile, dynamics) {
+                    (None, _) => *flat_total_vol,
+                    (Some(_), VolDynamics::StickyStrike) => base_vol * sqrt_remaining,
+                    (Some(smile), VolDynamics::StickyMoneyness) => {
+                        let variance = smile.total_variance(log_moneyness).ok_or(
+                            SurfaceError::InvalidQuery {
+                                field: "log_moneyness",
+                                value: log_moneyness,
+                                reason: "total variance is zero there: no implied vol",
+                            },
+                        )?;
+                        variance.sqrt() * smile_total_vol_scale
+                    }
                     (Some(smile), VolDynamics::StickyDelta) => {
-                        sticky_delta_vol(smile, log_moneyness, level, *remaining)?
+                        sticky_delta_vol(smile, log_moneyness, level, *remaining)? * sqrt_remaining
                     }
                 };
-                let mut vol = (smile_vol_now * level * (1.0 - skew * log_moneyness))
-                    .max(0.01 * smile_vol_now);
+                let mut total_vol = (total_vol_now * level * (1.0 - skew * log_moneyness))
+                    .max(0.01 * total_vol_now);
                 if vol_level > 0.0 {
-                    vol = vol.max(*min_vol_up);
+                    total_vol = total_vol.max(min_vol_up * sqrt_remaining);
                 }
-                let price = black76::price(
+                let price = black76::price_at_log_moneyness(
                     *kind,
                     shocked_forward,
                     *strike,
-                    *remaining,
-                    vol,
+                    forward_over_strike,
+                    total_vol,
                     *discount_factor,
                 );
                 Ok((self.size * (price - base_price), self.size * price))

@@ -21,7 +21,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::normal::{
-    cdf_over_pdf, erfcx, norm_cdf, product_residual, INV_SQRT_2PI, SQRT_PI_OVER_2,
+    cdf_over_pdf, erfcx, erfcx_nonnegative, norm_cdf, product_residual, INV_SQRT_2PI,
+    SQRT_PI_OVER_2,
 };
 use crate::error::PricingError;
 
@@ -85,26 +86,60 @@ pub fn normalised_otm_call(x: f64, s: f64) -> f64 {
     normalised_otm_call_and_vega(x, s).0
 }
 
-/// [`normalised_otm_call`] and [`normalised_vega`] together, sharing the Gaussian factor (the
-/// implied-vol solver needs both at every step).
+/// [`normalised_otm_call`] and [`normalised_vega`] together, sharing the Gaussian factor.
 pub(crate) fn normalised_otm_call_and_vega(x: f64, s: f64) -> (f64, f64) {
-    let h = x / s;
-    let t = 0.5 * s;
     let gaussian = gaussian_factor(x, s);
     let vega = INV_SQRT_2PI * gaussian;
-    let b = if h < ASYMPTOTIC_H_THRESHOLD && h + t < ASYMPTOTIC_H_THRESHOLD + SMALL_T_THRESHOLD {
-        asymptotic_region(h, t) * gaussian
-    } else if t < SMALL_T_THRESHOLD {
-        small_t_region(h, t) * gaussian
-    } else if h + t > PLAIN_FORMULA_THRESHOLD {
-        (0.5 * x).exp() * norm_cdf(h + t) - (-0.5 * x).exp() * norm_cdf(h - t)
-    } else {
-        // Both erfcx arguments are ≥ −0.6; their difference loses at most ~5 bits here.
-        0.5 * gaussian
-            * (erfcx(-(h + t) * std::f64::consts::FRAC_1_SQRT_2)
-                - erfcx(-(h - t) * std::f64::consts::FRAC_1_SQRT_2))
+    let b = match otm_call_over_gaussian(x, s) {
+        Some(core) => core * gaussian,
+        None => plain_otm_call(x, s),
     };
     (b, vega)
+}
+
+/// ln b(x, s) and the vega-to-price ratio b′/b of an out-of-the-money call (x ≤ 0, s > 0): what
+/// each step of the implied-vol solver needs. Where b is a multiple of the Gaussian factor
+/// e^(−(h²+t²)/2), its logarithm is added in closed form instead of exponentiating it, and
+/// b′/b = 1/(√(2π)·b·e^((h²+t²)/2)): a step costs one `ln` and two polynomial `erfcx`.
+#[inline]
+pub(crate) fn ln_otm_call_and_vega_ratio(x: f64, s: f64) -> (f64, f64) {
+    match otm_call_over_gaussian(x, s) {
+        Some(core) => (core.ln() + ln_gaussian_factor(x, s), INV_SQRT_2PI / core),
+        None => {
+            let b = plain_otm_call(x, s);
+            (b.ln(), normalised_vega(x, s) / b)
+        }
+    }
+}
+
+/// b(x, s)/e^(−(h²+t²)/2) in the three regions where b is computed as a multiple of the
+/// Gaussian factor (asymptotic, small t, erfcx), or `None` where h + t > 0.85 and the plain
+/// formula has no cancellation.
+#[inline]
+fn otm_call_over_gaussian(x: f64, s: f64) -> Option<f64> {
+    let h = x / s;
+    let t = 0.5 * s;
+    if h < ASYMPTOTIC_H_THRESHOLD && h + t < ASYMPTOTIC_H_THRESHOLD + SMALL_T_THRESHOLD {
+        Some(asymptotic_region(h, t))
+    } else if t < SMALL_T_THRESHOLD {
+        Some(small_t_region(h, t))
+    } else if h + t > PLAIN_FORMULA_THRESHOLD {
+        None
+    } else {
+        // Both erfcx arguments are ≥ −0.6; their difference loses at most ~5 bits here.
+        Some(
+            0.5 * (erfcx(-(h + t) * std::f64::consts::FRAC_1_SQRT_2)
+                - erfcx(-(h - t) * std::f64::consts::FRAC_1_SQRT_2)),
+        )
+    }
+}
+
+/// b = e^(x/2)Φ(h+t) − e^(−x/2)Φ(h−t) where h + t > 0.85 (no cancellation worth the name).
+#[cold]
+fn plain_otm_call(x: f64, s: f64) -> f64 {
+    let h = x / s;
+    let t = 0.5 * s;
+    (0.5 * x).exp() * norm_cdf(h + t) - (-0.5 * x).exp() * norm_cdf(h - t)
 }
 
 /// 1/n for n < 44: the small-t series divides by n at every term.
@@ -192,6 +227,22 @@ pub fn normalised_black(kind: OptionKind, x: f64, s: f64) -> f64 {
 /// would cost up to 1e-13 relative.
 #[inline]
 fn gaussian_factor(x: f64, s: f64) -> f64 {
+    let (sum, lo) = gaussian_exponent(x, s);
+    (-0.5 * sum).exp() * (1.0 - 0.5 * lo)
+}
+
+/// ln e^(−(h² + t²)/2) = −(h² + t²)/2 to a few ulp of the result's scale (same compensation as
+/// [`gaussian_factor`]).
+#[inline]
+pub(crate) fn ln_gaussian_factor(x: f64, s: f64) -> f64 {
+    let (sum, lo) = gaussian_exponent(x, s);
+    -0.5 * (sum + lo)
+}
+
+/// h² + t² as a rounded sum and the correction to add to it (rounding of h = x/s, of both
+/// squares and of their sum).
+#[inline]
+fn gaussian_exponent(x: f64, s: f64) -> (f64, f64) {
     let h = x / s;
     let t = 0.5 * s;
     let hs = h * s;
@@ -206,7 +257,7 @@ fn gaussian_factor(x: f64, s: f64) -> f64 {
         (hh - (sum - bb)) + (tt - bb)
     };
     let lo = product_residual(h, h, hh) + product_residual(t, t, tt) + sum_err + 2.0 * h * h_lo;
-    (-0.5 * sum).exp() * (1.0 - 0.5 * lo)
+    (sum, lo)
 }
 
 /// dB/ds of the normalised Black function (the same for calls and puts): φ(h)·e^(−t²/2)
@@ -218,7 +269,8 @@ pub fn normalised_vega(x: f64, s: f64) -> f64 {
 
 /// ln(F/K) to a few ulp of the exact log of the two doubles: the rounding of F/K, which near
 /// the money is a relative error ε/|x| of x (and moves tiny-vol prices by h² times that), is
-/// recovered from an error-free product and added as a first-order correction.
+/// recovered from an error-free product and added as a first-order correction. (`ln` plus this
+/// correction is faster than `ln_1p` of the exact difference F − K, which is as accurate.)
 #[inline]
 pub fn log_moneyness(forward: f64, strike: f64) -> f64 {
     let ratio = forward / strike;
@@ -290,8 +342,12 @@ struct Moneyness {
 
 #[inline]
 fn moneyness(theta: f64, forward: f64, strike: f64, s: f64) -> Moneyness {
+    moneyness_at(theta, forward, strike, log_moneyness(forward, strike), s)
+}
+
+#[inline]
+fn moneyness_at(theta: f64, forward: f64, strike: f64, x: f64, s: f64) -> Moneyness {
     let ratio = forward / strike;
-    let x = log_moneyness(forward, strike);
     let d1 = x / s + 0.5 * s;
     let d2 = d1 - s;
     let d1_sq = d1 * d1;
@@ -310,7 +366,7 @@ fn moneyness(theta: f64, forward: f64, strike: f64, s: f64) -> Moneyness {
 /// Φ(z) from φ(z): φ(z)·Y(−|z|) is the tail beyond |z|, without cancellation.
 #[inline]
 fn cdf_given_pdf(z: f64, pdf: f64) -> f64 {
-    let tail = pdf * SQRT_PI_OVER_2 * erfcx(z.abs() * std::f64::consts::FRAC_1_SQRT_2);
+    let tail = pdf * SQRT_PI_OVER_2 * erfcx_nonnegative(z.abs() * std::f64::consts::FRAC_1_SQRT_2);
     if z <= 0.0 {
         tail
     } else {
@@ -337,6 +393,27 @@ pub fn price(
         return discount_factor * (theta * (forward - strike)).max(0.0);
     }
     let m = moneyness(theta, forward, strike, s);
+    discount_factor * undiscounted_price(theta, forward, strike, m.x, s, m.d1, m.d2, m.n1, m.n2)
+}
+
+/// [`price`] from x = [`log_moneyness`]`(forward, strike)` and the total volatility s = σ√T,
+/// for callers that already hold them (scenario revaluation reads the smile at x): the same
+/// value as [`price`] without its `ln` and `sqrt`.
+#[inline]
+pub fn price_at_log_moneyness(
+    kind: OptionKind,
+    forward: f64,
+    strike: f64,
+    log_moneyness: f64,
+    total_vol: f64,
+    discount_factor: f64,
+) -> f64 {
+    let theta = kind.sign();
+    let s = total_vol;
+    if s <= 0.0 {
+        return discount_factor * (theta * (forward - strike)).max(0.0);
+    }
+    let m = moneyness_at(theta, forward, strike, log_moneyness, s);
     discount_factor * undiscounted_price(theta, forward, strike, m.x, s, m.d1, m.d2, m.n1, m.n2)
 }
 

@@ -188,6 +188,14 @@ impl VolSurface {
         Ok(w1 / (2.0 * (w * t).sqrt()))
     }
 
+    /// Implied volatility and d vol / dk at (k, t) from one evaluation of the variance jet
+    /// (what an option's valuation needs: its vol and the sticky-moneyness delta's slope).
+    pub fn vol_and_dvol_dk(&self, k: f64, t: f64) -> Result<(f64, f64), SurfaceError> {
+        let [w, w1, _, _] = self.total_variance_jet(k, t)?;
+        let w = Self::positive_variance(w, k)?;
+        Ok(((w / t).sqrt(), w1 / (2.0 * (w * t).sqrt())))
+    }
+
     /// d² vol / dk² at fixed t: w''/(2 sqrt(w t)) - w'^2 / (4 sqrt(t) w^(3/2)).
     pub fn d2vol_dk2(&self, k: f64, t: f64) -> Result<f64, SurfaceError> {
         let [w, w1, w2, _] = self.total_variance_jet(k, t)?;
@@ -225,5 +233,15 @@ impl ExpirySmile {
         let w = self.lower_weight * self.lower.total_variance(k)
             + self.upper_weight * self.upper.total_variance(k);
         (w > 0.0 && k.is_finite()).then(|| (w / self.expiry_years).sqrt())
+    }
+
+    /// Total implied variance w = vol²·T at log-moneyness `k` (T the smile's expiry), or `None`
+    /// where it is not positive: √w is the total volatility a price needs, without the division
+    /// by T and the multiplication back.
+    #[inline]
+    pub fn total_variance(&self, k: f64) -> Option<f64> {
+        let w = self.lower_weight * self.lower.total_variance(k)
+            + self.upper_weight * self.upper.total_variance(k);
+        (w > 0.0 && k.is_finite()).then_some(w)
     }
 }
