@@ -5,6 +5,7 @@ import {EngineBase} from "../utils/EngineBase.sol";
 import {MarginEngine} from "../../src/MarginEngine.sol";
 import {MockERC20} from "../mocks/MockTokens.sol";
 import {
+    IMarginEngine,
     ReportBatch,
     PriceReport,
     MarginReport,
@@ -45,7 +46,13 @@ contract Handler is EngineBase {
 
     Queued[] internal queue;
 
-    constructor(MarginEngine engine_, MockERC20 usdc_, MockERC20 weth_, uint256[] memory keys, address[] memory addrs) {
+    constructor(
+        IMarginEngine engine_,
+        MockERC20 usdc_,
+        MockERC20 weth_,
+        uint256[] memory keys,
+        address[] memory addrs
+    ) {
         engine = engine_;
         usdc = usdc_;
         weth = weth_;
