@@ -591,10 +591,11 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     ///         settlement-asset balance (at par: nothing is paid to or by the caller), then the held
     ///         asset with a fresh price and the highest weightBps (earliest listed on a tie), as the
     ///         keepers' planner orders. For a non-settlement asset the caller is a liquidator: it pays
-    ///         `amount` units of S (transferFrom) and receives
-    ///         seized = floor(cashAmount * 10**decimals * 10_000 / (price * (10_000 - discount)))
-    ///         of `asset`, where discount = min(seizureDiscountBps, 10_000 - weightBps): the account's
-    ///         equity never falls, since the discount never exceeds the asset's haircut.
+    ///         `amount` units of S (transferFrom) and receives seized = min(balance,
+    ///         floor(cashAmount * 10**decimals * 10_000 / (price * (10_000 - discount)))) of `asset`,
+    ///         where discount = min(seizureDiscountBps, 10_000 - weightBps): the account's equity never
+    ///         falls, since the discount never exceeds the asset's haircut (taking the whole balance
+    ///         for a little more is allowed, so no dust is left behind).
     /// @param amount For S: units of the account's S balance to apply. Otherwise: units of S the
     ///        caller pays. Either way cashAmount = amount * scale is repaid (<= the debt).
     /// @dev The account's stored report must be fresh (it needs no new report after a seizure: the
@@ -605,8 +606,7 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     ///      NotLiquidatable, NoDebt, SeizureOutOfOrder(asset, expected); then for S:
     ///      InsufficientCollateral(account, S, balance, amount), RepayExceedsDebt; otherwise:
     ///      LiquidationAlreadyThisBlock, RepayExceedsDebt, LiquidationCapExceeded(used, cashAmount, cap),
-    ///      InsufficientCollateral(account, asset, balance, seized), TokenTransferFailed(S) (pay-in),
-    ///      TokenTransferFailed(asset) (pay-out).
+    ///      TokenTransferFailed(S) (pay-in), TokenTransferFailed(asset) (pay-out).
     ///      Effects: balance -= seized, cash += cashAmount, cashReserve += cashAmount (and for a
     ///      non-settlement asset the gate and lastLiquidationBlock); CollateralSeized.
     function seizeCollateral(address account, address asset, uint256 amount) external;
