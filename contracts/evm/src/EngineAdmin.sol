@@ -67,7 +67,9 @@ contract EngineAdmin is EngineStorage {
             uint256 total = EngineMath.addU(used, cashAmount);
             if (total > cap) revert LiquidationCapExceeded(used, cashAmount, cap);
             seized = _seizedAmount(asset, cashAmount, cfg.seizureDiscountBps);
-            if (seized > balance) revert InsufficientCollateral(account, asset, balance, seized);
+            // The last units: the liquidator may pay a little more than they are worth, so no dust of
+            // a weighted asset is left to hold up resolveBadDebt.
+            if (seized > balance) seized = balance;
             // total <= cap <= 1e30 fits 128 bits.
             _gate = LiquidationGate(uint48(block.number), uint128(total));
             a.lastLiquidationBlock = uint48(block.number);
