@@ -74,7 +74,8 @@ pragma solidity ^0.8.24;
 //  keeps a cash reserve (S tokens held for cash: collected debt), an insurance fund (a cash claim)
 //  and, for socialised losses, stores an account's positive cash as shares of a global rate:
 //  cash = floor(shares * positiveCashRate / 1e18) (rate 1e18 until the first socialised loss; a
-//  negative cash is stored as is); writing a positive cash c stores floor(c * 1e18 / rate) shares.
+//  negative cash is stored as is; shares of an earlier cash epoch, see resolveBadDebt, are worth 0);
+//  writing a positive cash c stores floor(c * 1e18 / rate) shares of the current epoch.
 //
 //  Events per call, in this order:
 //  deposit: CollateralDeposited. withdraw: CollateralWithdrawn. withdrawCash: CashWithdrawn.
@@ -614,9 +615,11 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     /// @notice Write off an account's bad debt: it holds no open position and no balance of any asset
     ///         with a non-zero weight (everything of value has been taken over or seized). The
     ///         insurance fund covers covered = min(debt, insuranceFund); the rest is socialised pro rata
-    ///         over every positive cash: positiveCashRate -= ceil(socialised * 1e18 / totalShares)
-    ///         (never below 1e9; with no positive cash the rate is unchanged). The account's cash
-    ///         becomes 0; socialisedLoss += socialised. Anyone may call; no report is needed.
+    ///         over every positive cash: positiveCashRate -= cut, cut = ceil(socialised * 1e18 / totalShares)
+    ///         (with no positive cash the rate is unchanged). If rate - cut would fall below 1e9 (the
+    ///         loss leaves less than 1e9 / rate of the positive cash), a new cash epoch starts instead: every
+    ///         positive cash held so far is worth 0, totalShares = 0, the rate restarts at 1e18. The
+    ///         account's cash becomes 0; socialisedLoss += socialised. Anyone may call; no report is needed.
     /// @dev Check order: EnginePaused, NoDebt, NotBadDebt. BadDebtResolved.
     function resolveBadDebt(address account) external;
 
