@@ -24,9 +24,8 @@ contract EngineAdmin is EngineStorage {
 
     function repayDebt(uint256 amount) external noReentry {
         if (amount == 0) revert ZeroAmount();
-        Account storage a = _accounts[msg.sender];
-        int128 stored = a.cash;
-        int256 cash = _cashOf(stored);
+        Account memory a = _accounts[msg.sender];
+        int256 cash = _cashOf(a);
         if (cash >= 0) revert NoDebt(msg.sender);
         address asset = _settlement.asset;
         uint256 balance = _balances[msg.sender][asset];
@@ -34,7 +33,7 @@ contract EngineAdmin is EngineStorage {
         uint256 cashAmount = EngineMath.mulDiv(amount, _settlement.scale, 1);
         uint256 debt = uint256(-cash);
         if (cashAmount > debt) revert RepayExceedsDebt(msg.sender, debt, cashAmount);
-        _collect(msg.sender, asset, amount, stored, cash, cashAmount);
+        _collect(msg.sender, asset, amount, a, cash, cashAmount);
         emit DebtRepaid(msg.sender, cashAmount);
     }
 
@@ -45,8 +44,8 @@ contract EngineAdmin is EngineStorage {
         _onlyListed(asset);
         _requireLiquidatable(account);
         Account storage a = _accounts[account];
-        int128 stored = a.cash;
-        int256 cash = _cashOf(stored);
+        Account memory old = a;
+        int256 cash = _cashOf(old);
         if (cash >= 0) revert NoDebt(account);
         address expected = _nextSeizable(account);
         if (asset != expected) revert SeizureOutOfOrder(asset, expected);
@@ -60,7 +59,7 @@ contract EngineAdmin is EngineStorage {
             if (amount > balance) revert InsufficientCollateral(account, asset, balance, amount);
             if (cashAmount > debt) revert RepayExceedsDebt(account, debt, cashAmount);
         } else {
-            if (a.lastLiquidationBlock == uint48(block.number)) revert LiquidationAlreadyThisBlock(account);
+            if (old.lastLiquidationBlock == uint48(block.number)) revert LiquidationAlreadyThisBlock(account);
             if (cashAmount > debt) revert RepayExceedsDebt(account, debt, cashAmount);
             uint256 cap = _params.liquidationNotionalCapPerBlock;
             uint256 used = _usedThisBlock();
@@ -74,7 +73,7 @@ contract EngineAdmin is EngineStorage {
             _gate = LiquidationGate(uint48(block.number), uint128(total));
             a.lastLiquidationBlock = uint48(block.number);
         }
-        _collect(account, asset, seized, stored, cash, cashAmount);
+        _collect(account, asset, seized, old, cash, cashAmount);
         if (asset != cfg.asset) {
             _lock(true);
             TokenTransfer.transferFrom(cfg.asset, msg.sender, address(this), amount);
@@ -87,10 +86,10 @@ contract EngineAdmin is EngineStorage {
     function resolveBadDebt(address account) external noReentry {
         _whenNotPaused();
         Account storage a = _accounts[account];
-        int128 stored = a.cash;
-        int256 cash = _cashOf(stored);
+        Account memory old = a;
+        int256 cash = _cashOf(old);
         if (cash >= 0) revert NoDebt(account);
-        if (a.openPositions != 0) revert NotBadDebt(account);
+        if (old.openPositions != 0) revert NotBadDebt(account);
         uint256 n = _assetList.length;
         for (uint256 i; i < n; ++i) {
             address asset = _assetList[i];
@@ -102,7 +101,7 @@ contract EngineAdmin is EngineStorage {
         // covered <= insuranceFund.
         _reserve.insuranceFund = uint128(r.insuranceFund - covered);
         uint256 socialised = debt - covered;
-        a.cash = _storeCash(stored, 0);
+        _setCash(a, old, 0);
         CashShares memory sh = _shares;
         uint256 rate = sh.rate;
         if (socialised != 0) {
@@ -110,8 +109,15 @@ contract EngineAdmin is EngineStorage {
                 // Rounded up: positive cash falls by at least the loss, the dust stays in the reserve.
                 uint256 cut = EngineMath.mulDiv(socialised, EngineMath.E18, sh.totalShares);
                 if (EngineMath.mulDiv(cut, sh.totalShares, EngineMath.E18) < socialised) ++cut;
-                rate = rate > cut + MIN_POSITIVE_CASH_RATE ? rate - cut : MIN_POSITIVE_CASH_RATE;
-                _shares.rate = uint128(rate);
+                if (rate >= cut + MIN_POSITIVE_CASH_RATE) {
+                    rate -= cut;
+                    _shares.rate = uint96(rate);
+                } else {
+                    // The loss takes (all but dust of) every positive cash: a new cash epoch wipes them.
+                    if (sh.epoch == type(uint16).max) revert ArithmeticOverflow();
+                    rate = EngineMath.E18;
+                    _shares = CashShares(uint96(rate), 0, sh.epoch + 1);
+                }
             }
             uint256 loss = EngineMath.addU(_losses.socialisedLoss, socialised);
             if (loss > type(uint128).max) revert ArithmeticOverflow();
@@ -122,15 +128,20 @@ contract EngineAdmin is EngineStorage {
 
     /// @dev Moves `units` of `asset` out of `account`'s balance (into the reserve if it is the
     ///      settlement asset) and credits `cashAmount` to its cash and to the reserve.
-    function _collect(address account, address asset, uint256 units, int128 stored, int256 cash, uint256 cashAmount)
-        private
-    {
+    function _collect(
+        address account,
+        address asset,
+        uint256 units,
+        Account memory old,
+        int256 cash,
+        uint256 cashAmount
+    ) private {
         // units <= balance <= engine-wide total (checked by the callers).
         unchecked {
             _balances[account][asset] -= units;
             _assetTotals[asset] -= units;
         }
-        _accounts[account].cash = _storeCash(stored, cash + int256(cashAmount));
+        _setCash(_accounts[account], old, cash + int256(cashAmount));
         uint256 reserve = EngineMath.addU(_reserve.cashReserve, cashAmount);
         if (reserve > type(uint128).max) revert ArithmeticOverflow();
         _reserve.cashReserve = uint128(reserve);
@@ -292,7 +303,7 @@ contract EngineAdmin is EngineStorage {
         returns (uint48 positionsNonce, int256 cash, uint48 lastLiquidationBlock)
     {
         Account memory a = _accounts[account];
-        return (a.positionsNonce, _cashOf(a.cash), a.lastLiquidationBlock);
+        return (a.positionsNonce, _cashOf(a), a.lastLiquidationBlock);
     }
 
     function marginReportOf(address account) external view noReentry returns (StoredMarginReport memory) {
@@ -349,7 +360,7 @@ contract EngineAdmin is EngineStorage {
         Account memory a = _accounts[account];
         h.reportFresh = _reportFresh(s, a.positionsNonce);
         Valuation memory v = _valuation(account, address(0), 0, false);
-        int256 cash = _cashOf(a.cash);
+        int256 cash = _cashOf(a);
         h.weightedCollateralValue = v.weighted;
         h.cash = cash;
         h.portfolioValue = s.portfolioValue;

@@ -34,8 +34,8 @@ abstract contract EngineStorage is IMarginEngineErrors, IMarginEngineEvents {
     uint256 internal constant MAX_KEEPERS = 32;
     /// @dev Most listed collateral assets.
     uint256 internal constant MAX_COLLATERAL_ASSETS = 16;
-    /// @dev positiveCashRate never falls below this (1e-9 of a share's first value), so shares stay
-    ///      within int128 for any realistic cash after a wipe-out.
+    /// @dev A loss that would take positiveCashRate below this (1e-9 of a share's first value) wipes every
+    ///      positive cash instead (a new cash epoch): shares then stay within int128 for any cash.
     uint256 internal constant MIN_POSITIVE_CASH_RATE = 1e9;
 
     /// @dev Transient slot of the reentrancy flag: keccak256("CrossMarginEngine.reentrancy") - 1.
@@ -66,12 +66,13 @@ abstract contract EngineStorage is IMarginEngineErrors, IMarginEngineEvents {
     // ------------------------------------------------------------------ storage
 
     /// @dev One slot: an account's scalars. `cash` is the stored cash: a negative cash as is, a
-    ///      positive one as shares of positiveCashRate (see `_cashOf`).
+    ///      positive one as shares of positiveCashRate in cash epoch `cashEpoch` (see `_cashOf`).
     struct Account {
         uint48 positionsNonce;
         uint48 lastLiquidationBlock;
         int128 cash;
         uint16 openPositions;
+        uint16 cashEpoch;
     }
 
     /// @dev One slot: an attested root.
@@ -100,10 +101,12 @@ abstract contract EngineStorage is IMarginEngineErrors, IMarginEngineEvents {
         uint128 insuranceFund;
     }
 
-    /// @dev One slot: the share rate of positive cash and the shares outstanding.
+    /// @dev One slot: the share rate of positive cash, the shares outstanding and the cash epoch (bumped
+    ///      when a socialised loss wipes every positive cash: older shares are worth nothing).
     struct CashShares {
-        uint128 rate;
+        uint96 rate;
         uint128 totalShares;
+        uint16 epoch;
     }
 
     /// @dev One slot: cumulative socialised loss and the liquidator's post-step requirement.
@@ -203,43 +206,41 @@ abstract contract EngineStorage is IMarginEngineErrors, IMarginEngineEvents {
 
     // ------------------------------------------------------------------ cash
 
-    /// @dev The cash of a stored value: a debt as is, positive shares at the current rate (floor).
-    function _cashOf(int128 stored) internal view returns (int256) {
+    /// @dev An account's cash: a debt as is, positive shares at the current rate (floor), nothing if the
+    ///      shares are of an earlier cash epoch.
+    function _cashOf(Account memory a) internal view returns (int256) {
+        int128 stored = a.cash;
         if (stored <= 0) return stored;
-        uint256 rate = _shares.rate;
+        CashShares memory sh = _shares;
+        if (a.cashEpoch != sh.epoch) return 0;
         // Until the first socialised loss a share is one unit of cash: no division on the hot path.
-        if (rate == EngineMath.E18) return stored;
-        return int256(EngineMath.mulDiv(uint256(int256(stored)), rate, EngineMath.E18));
+        if (sh.rate == EngineMath.E18) return stored;
+        return int256(EngineMath.mulDiv(uint256(int256(stored)), sh.rate, EngineMath.E18));
     }
 
-    /// @dev The stored value of a cash (a positive cash as floor shares) and the share total updated
-    ///      for the change from `oldStored`. ArithmeticOverflow if it does not fit.
-    function _storeCash(int128 oldStored, int256 cash) internal returns (int128 stored) {
+    /// @dev Writes `cash` into `a` (whose value before is `old`): a positive cash as floor shares of the
+    ///      current epoch, with the share total updated. ArithmeticOverflow if it does not fit.
+    function _setCash(Account storage a, Account memory old, int256 cash) internal {
         CashShares memory sh = _shares;
-        if (cash <= 0) {
-            stored = cash.toInt128();
-        } else if (sh.rate == EngineMath.E18) {
+        int128 stored;
+        if (cash <= 0 || sh.rate == EngineMath.E18) {
             stored = cash.toInt128();
         } else {
             stored = EngineMath.toInt256(EngineMath.mulDiv(uint256(cash), EngineMath.E18, sh.rate)).toInt128();
         }
-        if (oldStored > 0 || stored > 0) {
+        bool oldCounts = old.cash > 0 && old.cashEpoch == sh.epoch;
+        if (oldCounts || stored > 0) {
             uint256 total = sh.totalShares;
-            // oldStored's shares are part of the total: the subtraction cannot underflow.
+            // the old shares are part of the total: the subtraction cannot underflow.
             unchecked {
-                if (oldStored > 0) total -= uint256(int256(oldStored));
+                if (oldCounts) total -= uint256(int256(old.cash));
             }
             if (stored > 0) total += uint256(int256(stored));
             if (total > type(uint128).max) revert ArithmeticOverflow();
             _shares.totalShares = uint128(total);
         }
-    }
-
-    /// @dev Adds `delta` to `account`'s cash (no nonce bump).
-    function _addCash(address account, int256 delta) internal {
-        Account storage a = _accounts[account];
-        int128 old = a.cash;
-        a.cash = _storeCash(old, _cashOf(old).add(delta));
+        a.cash = stored;
+        a.cashEpoch = sh.epoch;
     }
 
     // ------------------------------------------------------------------ margin
@@ -291,7 +292,7 @@ abstract contract EngineStorage is IMarginEngineErrors, IMarginEngineEvents {
         if (!_reportFresh(s, a.positionsNonce)) revert NoFreshReport(account);
         Valuation memory v = _valuation(account, overrideAsset, overrideBalance, useOverride);
         if (v.stale) revert StalePrice(v.staleAsset, v.stalePriceBlock);
-        f.equity = EngineMath.toInt256(v.weighted).add(_cashOf(a.cash)).add(cashDelta).add(s.portfolioValue);
+        f.equity = EngineMath.toInt256(v.weighted).add(_cashOf(a)).add(cashDelta).add(s.portfolioValue);
         f.initialMargin = s.initialMargin;
         f.maintenanceMargin = s.maintenanceMargin;
     }
@@ -321,7 +322,7 @@ abstract contract EngineStorage is IMarginEngineErrors, IMarginEngineEvents {
         Account memory a = _accounts[account];
         reportFresh = _reportFresh(s, a.positionsNonce);
         Valuation memory v = _valuation(account, address(0), 0, false);
-        equity = EngineMath.toInt256(v.weightedFresh).add(_cashOf(a.cash)).add(s.portfolioValue);
+        equity = EngineMath.toInt256(v.weightedFresh).add(_cashOf(a)).add(s.portfolioValue);
     }
 
     /// @dev equity * 10_000 < maintenanceMargin * liquidationThresholdBps.

@@ -101,7 +101,7 @@ contract MarginEngine is EngineStorage, EIP712 {
             seizureDiscountBps: 500,
             insuranceShareBps: 5_000
         });
-        _shares.rate = uint128(EngineMath.E18);
+        _shares.rate = uint96(EngineMath.E18);
         _losses.liquidatorMarginBps = 1_000;
         for (uint256 i; i < venues.length; ++i) {
             _nonZero(venues[i]);
@@ -246,14 +246,14 @@ contract MarginEngine is EngineStorage, EIP712 {
         SettlementConfig memory cfg = _settlement;
         uint256 cashAmount = EngineMath.mulDiv(amount, cfg.scale, 1);
         Account storage a = _accounts[msg.sender];
-        int128 stored = a.cash;
-        int256 cash = _cashOf(stored);
+        Account memory old = a;
+        int256 cash = _cashOf(old);
         if (cash < EngineMath.toInt256(cashAmount)) revert InsufficientCash(msg.sender, cash, cashAmount);
         Reserve memory r = _reserve;
         uint256 available = r.cashReserve > r.insuranceFund ? r.cashReserve - r.insuranceFund : 0;
         if (cashAmount > available) revert InsufficientCashReserve(available, cashAmount);
-        if (a.positionsNonce != 0) _requireInitial(msg.sender, address(0), 0, false, -int256(cashAmount));
-        a.cash = _storeCash(stored, cash - int256(cashAmount));
+        if (old.positionsNonce != 0) _requireInitial(msg.sender, address(0), 0, false, -int256(cashAmount));
+        _setCash(a, old, cash - int256(cashAmount));
         // cashAmount <= available <= cashReserve.
         _reserve.cashReserve = uint128(r.cashReserve - cashAmount);
         _lock(true);
@@ -578,7 +578,7 @@ contract MarginEngine is EngineStorage, EIP712 {
         position = before.add(size);
         Account storage a = _accounts[account];
         Account memory m = a;
-        int128 cash = _storeCash(m.cash, _cashOf(m.cash).add(cashDelta));
+        _setCash(a, m, _cashOf(m).add(cashDelta));
         nonce = m.positionsNonce;
         if (nonce == type(uint48).max) revert ArithmeticOverflow();
         unchecked {
@@ -596,7 +596,6 @@ contract MarginEngine is EngineStorage, EIP712 {
                 --open;
             }
         }
-        a.cash = cash;
         a.positionsNonce = nonce;
         a.openPositions = open;
         _positions[account][id] = position;
