@@ -23,7 +23,7 @@ got_chain=$(cast chain-id --rpc-url "$RPC")
 [ "$got_chain" = "$CHAIN_ID" ] || { echo "error: $RPC is chain $got_chain, expected $CHAIN_ID"; exit 1; }
 
 # 1. Build exactly what scripts/build-wasm.sh measures (fails if any artifact is above 24,576
-#    bytes compressed), then deploy and activate the two modules (no constructor: they only ever
+#    bytes compressed), then deploy and activate the three modules (no constructor: they only ever
 #    run by delegatecall from the engine, on the engine's storage).
 scripts/build-wasm.sh
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -38,10 +38,13 @@ deploy_module() {
 }
 VERIFIER=$(deploy_module verifier)
 ADMIN_MODULE=$(deploy_module admin)
+SETTLEMENT=$(deploy_module settlement)
 echo "verifier module: $VERIFIER"
 echo "admin module: $ADMIN_MODULE"
+echo "settlement module: $SETTLEMENT"
 # The engine fixes its modules' addresses at build time: rebuild it with them (and re-measure).
-export MARGIN_ENGINE_VERIFIER_MODULE=$VERIFIER MARGIN_ENGINE_ADMIN_MODULE=$ADMIN_MODULE
+export MARGIN_ENGINE_VERIFIER_MODULE=$VERIFIER MARGIN_ENGINE_ADMIN_MODULE=$ADMIN_MODULE \
+  MARGIN_ENGINE_SETTLEMENT_MODULE=$SETTLEMENT
 scripts/build-wasm.sh
 WASM="$TARGET_DIR/stylus/engine.wasm"
 

@@ -1,4 +1,4 @@
-//! The release WASM artifacts (the engine and its two delegatecall modules, see
+//! The release WASM artifacts (the engine and its three delegatecall modules, see
 //! `docs/stylus.md`): each built as `scripts/build-wasm.sh` builds it, scanned for what Nitro's
 //! Stylus validator rejects (floats, reference types, multi-value, SIMD, threads, a start
 //! function), and measured against the 24,576-byte compressed limit.
@@ -13,9 +13,13 @@ use support::wasm_scan;
 
 const LIMIT: usize = 24_576;
 
-/// The deployed artifacts: the engine (no feature) and the two modules.
-const ARTIFACTS: [(&str, Option<&str>); 3] =
-    [("engine", None), ("verifier", Some("verifier-module")), ("admin", Some("admin-module"))];
+/// The deployed artifacts: the engine (no feature) and the three modules.
+const ARTIFACTS: [(&str, Option<&str>); 4] = [
+    ("engine", None),
+    ("verifier", Some("verifier-module")),
+    ("admin", Some("admin-module")),
+    ("settlement", Some("settlement-module")),
+];
 
 /// The release artifacts, built once per test binary. With `STYLUS_WASM_DIR` set (as `make test`
 /// does after `scripts/build-wasm.sh` built and measured them), the files there are read instead,
@@ -99,7 +103,7 @@ fn scan_rejects_floats_reference_types_and_multi_value() {
 fn release_wasm_fits_the_stylus_limit() {
     let sizes: Vec<(&str, usize)> =
         release_wasms().iter().map(|(name, wasm)| (*name, wasm_scan::brotli_size(wasm))).collect();
-    assert_eq!(sizes.len(), 3, "engine, verifier module, admin module");
+    assert_eq!(sizes.len(), 4, "engine, verifier, admin and settlement modules");
     for (name, size) in sizes {
         assert!(
             size <= LIMIT,
