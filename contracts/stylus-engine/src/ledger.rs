@@ -13,7 +13,7 @@ use crate::math::add;
 use crate::reports::{u48, u48_value};
 use crate::store::{self, tag};
 
-/// Accounts (map [`tag::ACCOUNT`]: open positions `[0..4]`, stored cash `[4..20]`,
+/// Accounts (map [`tag::ACCOUNT`]: cash epoch `[0..2]`, open positions `[2..4]`, stored cash `[4..20]`,
 /// lastLiquidationBlock `[20..26]`, positionsNonce `[26..32]`), positions (map [`tag::POSITION`] by account and instrument, an
 /// int256 word), instruments and venues (maps [`tag::INSTRUMENT`], [`tag::VENUE`]: `[31]`).
 pub struct PositionsLedger<'a>(pub &'a VM);
@@ -37,19 +37,26 @@ impl PositionsLedger<'_> {
         (u48(store::get(&w, 26, 6)), u48(store::get(&w, 20, 6)))
     }
 
-    /// The stored cash: shares if positive, else the (non-positive) cash itself.
-    pub fn stored_cash(&self, account: Address) -> i128 {
-        store::field(self.0, account_slot(account), 4, 16) as i128 // two's complement bits
+    /// The stored cash (shares if positive, else the non-positive cash itself) and the cash
+    /// epoch its shares belong to.
+    pub fn stored_cash(&self, account: Address) -> (i128, u16) {
+        let w = store::load(self.0, account_slot(account));
+        // Two's complement bits; a 2-byte field.
+        (store::get(&w, 4, 16) as i128, store::get(&w, 0, 2) as u16)
     }
 
-    /// Sets the stored cash.
-    pub fn set_stored_cash(&mut self, account: Address, stored: i128) {
-        store::set_field(self.0, account_slot(account), 4, 16, stored as u128); // two's complement
+    /// Sets the stored cash, of cash epoch `epoch`.
+    pub fn set_stored_cash(&mut self, account: Address, stored: i128, epoch: u16) {
+        let s = account_slot(account);
+        let mut w = store::load(self.0, s);
+        store::put(&mut w, 4, 16, stored as u128); // two's complement bits
+        store::put(&mut w, 0, 2, u128::from(epoch));
+        store::save(self.0, s, w);
     }
 
     /// How many instruments `account` holds a non-zero position in.
     pub fn open_positions(&self, account: Address) -> u32 {
-        store::field(self.0, account_slot(account), 0, 4) as u32 // a 4-byte field
+        store::field(self.0, account_slot(account), 2, 2) as u32 // a 2-byte field
     }
 
     /// `account`'s positions nonce.
@@ -79,14 +86,15 @@ impl PositionsLedger<'_> {
         if nonce == u128::from(u48_value(U48::MAX)) {
             return Err(overflow());
         }
-        let open = store::get(&w, 0, 4);
-        // At most one count per instrument the account holds: far below 2^32.
+        let open = store::get(&w, 2, 2);
         let open = match (before.is_zero(), position.is_zero()) {
+            (true, false) if open == 0xffff => return Err(overflow()),
             (true, false) => open + 1,
+            // A non-zero position was counted when it opened.
             (false, true) => open.saturating_sub(1),
             _ => open,
         };
-        store::put(&mut w, 0, 4, open);
+        store::put(&mut w, 2, 2, open);
         store::put(&mut w, 26, 6, nonce + 1); // below 2^48 - 1: checked above
         store::save(self.0, s, w);
         store::save(

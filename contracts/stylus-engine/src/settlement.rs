@@ -14,7 +14,8 @@ use crate::store::{self, slot};
 
 /// Settlement slots: 8 = S `[12..32]`, decimals(S) `[11]`, seizureDiscountBps `[0..2]`,
 /// insuranceShareBps `[2..4]`, liquidatorMarginBps `[4..6]`; 9 cash reserve; 10 insurance fund;
-/// 11 socialised loss; 12 total positive-cash shares; 13 positive-cash rate (whole words).
+/// 11 socialised loss; 12 total positive-cash shares; 13 positive-cash rate (whole words); 14
+/// cash epoch `[30..32]` (bumped when a socialised loss wipes every positive cash).
 pub struct SettlementBook<'a>(pub &'a VM);
 
 const CONFIG: u64 = 8;
@@ -23,8 +24,10 @@ const FUND: u64 = 10;
 const SOCIALISED: u64 = 11;
 const SHARES: u64 = 12;
 const RATE: u64 = 13;
+const EPOCH: u64 = 14;
 
-/// The lowest positive-cash rate a socialised loss may leave.
+/// The lowest positive-cash rate a socialised loss may leave (below it, every positive cash is
+/// wiped instead: a new cash epoch).
 pub const MIN_RATE: U256 = U256::from_limbs([1_000_000_000, 0, 0, 0]);
 
 /// Byte range `(at, len)` of settlement parameter `kind` (17..=19) in slot 8.
@@ -137,6 +140,21 @@ impl SettlementBook<'_> {
     /// Sets the positive-cash rate.
     pub fn set_rate(&mut self, v: U256) {
         self.set_word(RATE, v);
+    }
+
+    /// The cash epoch: positive shares of an earlier epoch are worth nothing.
+    pub fn epoch(&self) -> u16 {
+        store::field(self.0, slot(EPOCH), 30, 2) as u16 // a 2-byte field
+    }
+
+    /// A loss that takes (all but dust of) every positive cash: a new epoch at rate 1e18 with no
+    /// shares (ArithmeticOverflow past 65,535 epochs).
+    pub fn wipe(&mut self) -> EngineResult<()> {
+        let next = self.epoch().checked_add(1).ok_or_else(overflow)?;
+        store::set_field(self.0, slot(EPOCH), 30, 2, u128::from(next));
+        self.set_rate(E18);
+        self.set_shares(U256::ZERO);
+        Ok(())
     }
 
     /// `floor(shares * rate / 1e18)`.

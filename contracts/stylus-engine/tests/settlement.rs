@@ -155,3 +155,28 @@ fn bad_debt_is_covered_by_the_fund_then_socialised_pro_rata() {
         E::NoDebt { account: DAVE },
     );
 }
+
+#[test]
+fn a_loss_above_every_positive_cash_wipes_them_in_a_new_cash_epoch() {
+    let mut w = World::new();
+    funding(&mut w, ALICE, BOB, 100);
+    funding(&mut w, DAVE, ALICE, 500);
+    assert_eq!(w.view(I::settlementStateCall {}).totalPositiveCash, U256::from(500 * E18));
+    let out = w.send(STRANGER, I::resolveBadDebtCall { account: DAVE });
+    ok(&out);
+    let e = Ev::BadDebtResolved::decode_raw_log(out.logs[0].0.clone(), &out.logs[0].1).unwrap();
+    assert_eq!((e.coveredByFund, e.socialised), (U256::ZERO, U256::from(500 * E18)));
+    assert_eq!(e.positiveCashRate, U256::from(E18), "a new epoch starts at par");
+    for account in [ALICE, BOB, DAVE] {
+        assert_eq!(cash_of(&mut w, account), I256::ZERO, "{account}");
+    }
+    let state = w.view(I::settlementStateCall {});
+    assert_eq!(
+        (state.totalPositiveCash, state.socialisedLoss),
+        (U256::ZERO, U256::from(500 * E18))
+    );
+    // New positive cash counts in the new epoch.
+    funding(&mut w, CAROL, BOB, 7);
+    assert_eq!(cash_of(&mut w, BOB), usd(7));
+    assert_ledgers_balance(&mut w);
+}

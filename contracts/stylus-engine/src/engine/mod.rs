@@ -16,10 +16,14 @@ use crate::math::{add, narrow, signed, wide};
 use crate::MarginEngine;
 
 impl MarginEngine {
-    /// `account`'s cash: its positive-cash shares at the current rate, or its debt as stored.
+    /// `account`'s cash: its positive-cash shares at the current rate (nothing if they are of an
+    /// earlier cash epoch), or its debt as stored.
     pub(crate) fn _cash(&self, account: Address) -> EngineResult<I256> {
-        let stored = self.ledger().stored_cash(account);
+        let (stored, epoch) = self.ledger().stored_cash(account);
         if stored > 0 {
+            if epoch != self.settlement().epoch() {
+                return Ok(I256::ZERO);
+            }
             // Positive: shares (stored > 0, so the cast is exact).
             return signed(self.settlement().cash_of_shares(U256::from(stored as u128))?);
         }
@@ -29,9 +33,10 @@ impl MarginEngine {
     /// Sets `account`'s cash (a positive one as floor(cash * 1e18 / rate) shares), keeping the
     /// total of shares; ArithmeticOverflow beyond int128.
     pub(crate) fn _set_cash(&mut self, account: Address, cash: I256) -> EngineResult<()> {
-        let old = self.ledger().stored_cash(account);
+        let (old, old_epoch) = self.ledger().stored_cash(account);
+        let epoch = self.settlement().epoch();
         let mut shares = self.settlement().shares();
-        if old > 0 {
+        if old > 0 && old_epoch == epoch {
             // Σ shares includes this account's (old > 0, so the cast is exact).
             shares = shares.checked_sub(U256::from(old as u128)).ok_or_else(overflow)?;
         }
@@ -43,7 +48,7 @@ impl MarginEngine {
             narrow(cash)?
         };
         self.settlement().set_shares(shares);
-        self.ledger().set_stored_cash(account, stored);
+        self.ledger().set_stored_cash(account, stored, epoch);
         Ok(())
     }
 

@@ -222,8 +222,14 @@ impl MarginEngine {
             if cut.checked_mul(shares).ok_or_else(overflow)? < exact {
                 cut += U256::from(1); // cut <= exact / shares < 2^256
             }
-            rate = rate.saturating_sub(cut).max(MIN_RATE);
-            self.settlement().set_rate(rate);
+            if cut.checked_add(MIN_RATE).is_some_and(|floor| rate >= floor) {
+                rate -= cut; // rate >= cut + MIN_RATE
+                self.settlement().set_rate(rate);
+            } else {
+                // The loss takes (all but dust of) every positive cash: a new epoch wipes them.
+                self.settlement().wipe()?;
+                rate = E18;
+            }
         }
         let total = self.settlement().socialised().checked_add(socialised).ok_or_else(overflow)?;
         self.settlement().set_socialised(total);
