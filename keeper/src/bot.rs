@@ -68,8 +68,11 @@ impl LiquidationBot {
                             let account = t.batch.steps[t.index].account;
                             // The engine takes only a step observed at or after the account's latest
                             // report: keep the newest one any keeper knows of.
-                            match out.iter_mut().find(|o| o.batch.steps[o.index].account == account) {
-                                Some(o) if o.batch.observed_block < t.batch.observed_block => *o = t,
+                            match out.iter_mut().find(|o| o.batch.steps[o.index].account == account)
+                            {
+                                Some(o) if o.batch.observed_block < t.batch.observed_block => {
+                                    *o = t
+                                }
                                 Some(_) => {}
                                 None => out.push(t),
                             }
