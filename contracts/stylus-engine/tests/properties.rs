@@ -8,7 +8,10 @@
 //!   fund = cash reserve (at most the reserve once a loss was socialised);
 //! - a successful withdrawal by an account with positions left its equity at or above the
 //!   initial margin of its (fresh) latest report;
-//! - at most one liquidation step per account per block;
+//! - at most one liquidation step per account per block; a step's penalty is at most the closed
+//!   share of the account's equity, and no step leaves the liquidator below its maintenance
+//!   margin plus 10% (the starting liquidatorMarginBps) of the notional it took over;
+//! - a seizure never lowers the account's equity;
 //! - nothing loosened before its timelock: a loosening difference in the governed state appears
 //!   only on the execution of a queued change, at or after its eta (and within the grace period).
 //!
@@ -21,9 +24,10 @@ use std::cell::RefCell;
 
 use alloy_primitives::aliases::U48;
 use alloy_primitives::{address, keccak256, Address, B256, I256, U256};
-use alloy_sol_types::{SolCall, SolError, SolValue};
+use alloy_sol_types::{SolCall, SolError, SolEvent, SolValue};
 use margin_types::abi::IMarginEngine as I;
 use margin_types::abi::IMarginEngineErrors as E;
+use margin_types::abi::IMarginEngineEvents as Ev;
 use margin_types::abi::{LiquidationStep, MarginReport, ParamChange, PriceReport, ReportBatch};
 use margin_types::eip712::BatchLeaf;
 use proptest::prelude::*;
@@ -605,9 +609,42 @@ impl Run<'_> {
         };
         let (_, root, all) = self.post(vec![], reports, vec![step.leaf_hash()], observed);
         let proof = margin_types::merkle::proof(&all, 2).unwrap();
+        // Before the step: both health views (the reports just posted are fresh if accepted).
+        let (acc_before, liq_before) = (
+            self.w.view(I::accountHealthCall { account: acc }),
+            self.w.view(I::accountHealthCall { account: liq }),
+        );
+        let fund_before = self.w.view(I::settlementStateCall {}).insuranceFund;
         let out = self.w.liquidate(liq, &step, root, &proof);
         let block = self.w.block();
         if out.result.is_ok() {
+            let executed = out
+                .logs
+                .iter()
+                .find(|l| l.0[0] == Ev::LiquidationExecuted::SIGNATURE_HASH)
+                .map(|l| Ev::LiquidationExecuted::decode_raw_log(l.0.clone(), &l.1).unwrap())
+                .expect("LiquidationExecuted");
+            let fund_share = self.w.view(I::settlementStateCall {}).insuranceFund - fund_before;
+            // The account gives up at most the closed share of its (liquidation) equity.
+            let closed = U256::from(step.size.unsigned_abs());
+            let share = if acc_before.equity.is_positive() {
+                acc_before.equity.unsigned_abs() * closed / position.unsigned_abs()
+            } else {
+                U256::ZERO
+            };
+            check!(
+                executed.penalty <= share,
+                "penalty {} over the closed share {share}",
+                executed.penalty
+            );
+            // No step leaves the liquidator below maintenance (plus its margin per notional).
+            let kept = executed.penalty - fund_share;
+            let after = liq_before.equity + signed(kept);
+            let requirement = liq_before.maintenanceMargin + executed.notional / U256::from(10);
+            check!(
+                after >= signed(requirement),
+                "liquidator {liq} at {after} after the step, requirement {requirement}"
+            );
             self.tally.borrow_mut().liquidations += 1;
             check!(
                 self.last_step[account] != block,
