@@ -26,7 +26,9 @@ use margin_keeper::{
     market::Shock,
     KeeperError,
 };
-use margin_types::abi::{AccountHealth, IMarginEngine, IMarginEngineEvents, ParamChange};
+use margin_types::abi::{
+    AccountHealth, IMarginEngine, IMarginEngineEvents, ParamChange, SettlementState,
+};
 use plotters::prelude::*;
 
 const E18: u128 = 1_000_000_000_000_000_000;
@@ -97,6 +99,13 @@ impl Story {
         }
         Ok(())
     }
+}
+
+/// The engine's settlement state (cash reserve, insurance fund, socialised losses).
+async fn settlement_state(d: &Deployment) -> Result<SettlementState, KeeperError> {
+    let out = d.chain(0)?.call(IMarginEngine::settlementStateCall {}.abi_encode()).await?;
+    IMarginEngine::settlementStateCall::abi_decode_returns(&out)
+        .map_err(|e| KeeperError::Rpc(e.to_string()))
 }
 
 fn usdi(x: alloy_primitives::I256) -> String {
@@ -296,6 +305,58 @@ async fn run(target: &Target) -> Result<PathBuf, KeeperError> {
         ),
     );
 
+    // Settlement (issue 12): a profit is realised in cash, the loser's debt is repaid in USDC and the
+    // winner withdraws the profit in USDC.
+    d.trade(spot, mm, hedged, 10 * E18 as i128, 1_875 * E18).await?;
+    let m = s.health(mm).await?;
+    s.say(
+        s.head().await?,
+        format!(
+            "market maker buys back its 10 ETH spot short at 1,875: profit realised, cash now {}",
+            usdi(m.cash)
+        ),
+    );
+    let u = s.health(unhedged).await?;
+    if u.cash.is_negative() {
+        // Debt in USDC units (6 decimals), at most the 8,000 USDC the account deposited.
+        let debt = u.cash.unsigned_abs() / U256::from(1_000_000_000_000u64);
+        let repay = debt.min(U256::from(8_000u64 * 1_000_000));
+        d.chain(UNHEDGED)?
+            .send(None, IMarginEngine::repayDebtCall { amount: repay }.abi_encode())
+            .await?;
+        s.say(
+            s.head().await?,
+            format!(
+                "unhedged account repays {} of its {} debt from its own USDC, at par",
+                usd(repay * U256::from(1_000_000_000_000u64)),
+                usdi(u.cash)
+            ),
+        );
+    }
+    // The market maker's trade moved its nonce: withdrawals wait for the keepers' next report.
+    s.block().await?;
+    s.block().await?;
+    let profit = s.health(mm).await?.cash;
+    if profit.is_positive() {
+        let settlement = settlement_state(&d).await?;
+        let available = settlement.cashReserve.saturating_sub(settlement.insuranceFund);
+        let amount = profit.unsigned_abs().min(available) / U256::from(1_000_000_000_000u64);
+        if !amount.is_zero() {
+            d.chain(MM)?
+                .send(None, IMarginEngine::withdrawCashCall { amount }.abi_encode())
+                .await?;
+            s.say(
+                s.head().await?,
+                format!(
+                    "market maker withdraws {} of realised profit in USDC (cash reserve {}, insurance fund {})",
+                    usd(amount * U256::from(1_000_000_000_000u64)),
+                    usd(settlement.cashReserve),
+                    usd(settlement.insuranceFund)
+                ),
+            );
+        }
+    }
+
     // Governance: impact first (the governance CLI's computation), then sign.
     let chain = d.chain(0)?;
     let state = EngineState::read(&chain).await?;
@@ -372,7 +433,14 @@ async fn run(target: &Target) -> Result<PathBuf, KeeperError> {
         md.push_str(l);
         md.push('\n');
     }
-    md.push_str("```\n\n## Keeper metrics\n\n```\n");
+    let st = settlement_state(&d).await?;
+    md.push_str(&format!(
+        "```\n\n## Settlement\n\nCash reserve {}, insurance fund {}, socialised losses {} (docs/SETTLEMENT.md).\n",
+        usd(st.cashReserve),
+        usd(st.insuranceFund),
+        usd(st.socialisedLoss)
+    ));
+    md.push_str("\n## Keeper metrics\n\n```\n");
     md.push_str(&s.cluster.nodes[0].metrics().render(s.cluster.nodes[0].name()));
     md.push_str("```\n");
     std::fs::write(dir.join("summary.md"), md)?;
