@@ -95,7 +95,7 @@ contract SettlementTest is EngineBase {
         assertTrue(engine.isLiquidatable(DAN));
     }
 
-    function setUp() public override {
+    function setUp() public virtual override {
         super.setUp();
         _fund(CAROL, usdc, 100_000e6);
         // Carol's wallet pays for seized collateral
@@ -365,9 +365,7 @@ contract SettlementTest is EngineBase {
         bytes32 newerRoot = _post(prices, reports, others).root;
         vm.prank(CAROL);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                E.StepOlderThanReport.selector, ALICE, uint48(block.number), uint48(block.number - 1)
-            )
+            abi.encodeWithSelector(E.StepOlderThanReport.selector, ALICE, uint48(_clockNow()), uint48(_clockNow() - 1))
         );
         engine.liquidate(older, olderRoot, olderProof);
         vm.prank(CAROL);
