@@ -134,6 +134,10 @@ struct Target {
     /// `DEMO_CLOCK=real`: skip the `evm_*` detection and advance as on a real node (to try the
     /// fallback on anvil).
     real_clock: bool,
+    /// `DEMO_ARB_SYS=1` (own anvil only): a mock ArbSys at 0x64 before the engine, so the twin
+    /// counts L2 blocks 1e8 ahead of `block.number` as on Arbitrum One, and every keeper, cosigner
+    /// and the bot must sign and step on the engine's clock.
+    arb_sys: bool,
 }
 
 /// scripts/nitro/deploy.sh's default RPC (nitro-devnode).
@@ -171,14 +175,18 @@ impl Target {
             None => anvil_key(0),
         };
         let real_clock = get("DEMO_CLOCK").as_deref() == Some("real");
-        Ok(Self { rpc, chain, deployer_key, real_clock })
+        let arb_sys = get("DEMO_ARB_SYS").as_deref() == Some("1");
+        Ok(Self { rpc, chain, deployer_key, real_clock, arb_sys })
     }
 }
 
 async fn start(target: &Target) -> Result<(Cluster, String), KeeperError> {
     let Some(rpc) = &target.rpc else {
-        let options = ClusterOptions { seconds_per_block: 12, ..ClusterOptions::default() };
-        return Ok((Cluster::start(options).await?, "anvil up".into()));
+        let mut options = ClusterOptions { seconds_per_block: 12, ..ClusterOptions::default() };
+        options.deploy.mock_arb_sys = target.arb_sys;
+        let up =
+            if target.arb_sys { "anvil up, mock ArbSys at 0x64 (L2 clock)" } else { "anvil up" };
+        return Ok((Cluster::start(options).await?, up.into()));
     };
     let chain_id = dev_chain(rpc, 0, Address::ZERO)?.chain_id().await?;
     if target.chain == ChainKind::Nitro && chain_id != NITRO_CHAIN_ID {
