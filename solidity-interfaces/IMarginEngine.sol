@@ -72,11 +72,27 @@ pragma solidity ^0.8.24;
 //    reverting instead of skipping.
 //  The first leaf that breaks a rule decides; signatures are checked after the cheap checks.
 //
+//  Liquidation valuation: wherever a rule asks whether an account is liquidatable (liquidate,
+//  seizeCollateral, settleTrade's AccountLiquidatable, accountHealth.liquidatable), an asset whose
+//  price is older than maxPriceAgeBlocks (or that was never priced) counts as zero; it never raises
+//  StalePrice there. Withdrawals and risk-adding trades still fail closed with StalePrice.
+//
+//  Settlement (docs/SETTLEMENT.md is the one-screen summary): the first collateral asset given to the
+//  constructor is the settlement asset S (decimals <= 18). Cash is a claim on S at par: 1e18 cash =
+//  10**decimals(S) token units; scale = 10**(18 - decimals(S)). Negative cash is debt. The engine
+//  keeps a cash reserve (S tokens held for cash: collected debt), an insurance fund (a cash claim)
+//  and, for socialised losses, stores an account's positive cash as shares of a global rate:
+//  cash = floor(shares * positiveCashRate / 1e18) (rate 1e18 until the first socialised loss; a
+//  negative cash is stored as is; shares of an earlier cash epoch, see resolveBadDebt, are worth 0);
+//  writing a positive cash c stores floor(c * 1e18 / rate) shares of the current epoch.
+//
 //  Events per call, in this order:
-//  deposit: CollateralDeposited. withdraw: CollateralWithdrawn.
+//  deposit: CollateralDeposited. withdraw: CollateralWithdrawn. withdrawCash: CashWithdrawn.
+//  repayDebt: DebtRepaid. seizeCollateral: CollateralSeized. resolveBadDebt: BadDebtResolved.
 //  settleTrade: PositionChanged per leg in leg order (newSize and positionsNonce after that leg), then TradeSettled.
 //  liquidate: PositionChanged(account, id, size, -transfer - penalty, ...), PositionChanged(liquidator, id,
-//    -size, transfer + penalty, ...), then LiquidationExecuted; transfer = size * markPrice / 1e18 (toward zero).
+//    -size, transfer + penalty - fundShare, ...), then LiquidationExecuted, then InsuranceFundCredited
+//    (only if fundShare > 0); transfer = size * markPrice / 1e18 (toward zero).
 //  postBatch: PriceUpdated or PriceSkipped per price, MarginReportSkipped per skipped report, RootAttested
 //    (only with otherLeaves), then BatchPosted. attestRoot: RootAttested. postMarginReport: MarginReportProven.
 //    postPriceReport: PriceUpdated.
@@ -160,7 +176,7 @@ struct TradeLeg {
 }
 
 /// @notice A governance change. See `proposeChange` for the kinds and their bounds.
-/// @param kind The parameter (0..16, see IMarginEngine).
+/// @param kind The parameter (0..20, see IMarginEngine).
 /// @param target The asset, keeper, venue or role holder the change is about (zero if none).
 /// @param value The new value (zero if none).
 struct ParamChange {
@@ -200,12 +216,14 @@ struct StoredMarginReport {
 
 /// @notice An account's health as the engine sees it now.
 /// @param weightedCollateralValue Σ floor(floor(balance * price / 10**decimals) * weightBps / 10_000).
-/// @param cash Signed settlement balance from trades, liquidations and penalties.
+/// @param cash Signed cash: realised P&L (trades, funding), liquidation transfers and penalties, debt
+///        repaid or collected, cash withdrawn; a claim on the settlement asset at par (negative: debt).
 /// @param equity weightedCollateralValue + cash + portfolioValue.
 /// @param marginRatioBps equity * 10_000 / maintenanceMargin (0 if equity <= 0; max uint if maintenanceMargin == 0).
 /// @param reportFresh The stored report matches positionsNonce and riskEpoch and is within maxReportAgeBlocks.
 /// @param pricesFresh Every asset the account holds has a price within maxPriceAgeBlocks.
-/// @param liquidatable reportFresh && pricesFresh && equity * 10_000 < maintenanceMargin * liquidationThresholdBps.
+/// @param liquidatable reportFresh && equity' * 10_000 < maintenanceMargin * liquidationThresholdBps, where
+///        equity' is equity with every asset whose price is stale or missing valued at zero.
 struct AccountHealth {
     uint256 weightedCollateralValue;
     int256 cash;
@@ -217,6 +235,29 @@ struct AccountHealth {
     bool reportFresh;
     bool pricesFresh;
     bool liquidatable;
+}
+
+/// @notice Settlement-wide state (see the file header and docs/SETTLEMENT.md).
+/// @param settlementAsset S: the first collateral asset of the constructor; never delisted.
+/// @param cashReserve S held for cash (collected debt), in cash units (18 decimals): Σ cash + insuranceFund,
+///        up to rounding dust in the reserve's favour.
+/// @param insuranceFund The fund's cash claim, fed by insuranceShareBps of every liquidation penalty.
+/// @param socialisedLoss Cumulative bad debt the fund could not cover, spread over positive cash.
+/// @param totalPositiveCash floor(Σ positive-cash shares * positiveCashRate / 1e18).
+/// @param positiveCashRate Cash per share of positive cash, 18 decimals; starts at 1e18, only falls.
+/// @param seizureDiscountBps Governed discount of seized collateral (kind 17), before the per-asset cap.
+/// @param insuranceShareBps Governed share of each penalty paid to the fund (kind 18).
+/// @param liquidatorMarginBps Governed post-step requirement of a liquidator per notional taken over (kind 19).
+struct SettlementState {
+    address settlementAsset;
+    uint256 cashReserve;
+    uint256 insuranceFund;
+    uint256 socialisedLoss;
+    uint256 totalPositiveCash;
+    uint256 positiveCashRate;
+    uint16 seizureDiscountBps;
+    uint16 insuranceShareBps;
+    uint16 liquidatorMarginBps;
 }
 
 /// @title Errors of the margin engine. Every revert is one of these; none carries a string.
@@ -296,6 +337,24 @@ interface IMarginEngineErrors {
     error TokenTransferFailed(address token);
     /// @notice The action would leave (or finds) equity below the initial margin.
     error BelowInitialMargin(address account, int256 equity, uint256 initialMargin);
+    /// @notice The asset is winding down after a delisting: no new deposits.
+    error AssetDelisted(address asset);
+    /// @notice The settlement asset cannot be delisted.
+    error SettlementAssetFixed(address asset);
+
+    // --- settlement ---
+    /// @notice A cash withdrawal above the account's positive cash (`amount` in cash units).
+    error InsufficientCash(address account, int256 cash, uint256 amount);
+    /// @notice The cash reserve above the insurance fund cannot pay `amount` (cash units) now.
+    error InsufficientCashReserve(uint256 available, uint256 amount);
+    /// @notice The account has no debt (its cash is not negative).
+    error NoDebt(address account);
+    /// @notice A repayment or seizure above the account's debt (both in cash units).
+    error RepayExceedsDebt(address account, uint256 debt, uint256 amount);
+    /// @notice Collateral must be seized in order: `expected` (zero if nothing is seizable).
+    error SeizureOutOfOrder(address asset, address expected);
+    /// @notice The account still holds positions or weighted collateral: its debt is not bad debt yet.
+    error NotBadDebt(address account);
 
     // --- positions ---
     /// @notice A trade with no legs.
@@ -322,6 +381,13 @@ interface IMarginEngineErrors {
     error LiquidationIncreasesRisk(address account, bytes32 instrumentId, int256 position, int128 size);
     /// @notice The step would exceed the global per-block liquidation notional cap.
     error LiquidationCapExceeded(uint256 usedThisBlock, uint256 notional, uint256 cap);
+    /// @notice The step was observed before the account's latest stored report.
+    error StepOlderThanReport(address account, uint48 reportBlock, uint48 stepBlock);
+    /// @notice After the step the liquidator's equity would be below its maintenance requirement plus
+    ///         liquidatorMarginBps of the notional taken over.
+    error LiquidatorBelowMaintenance(address liquidator, int256 equityAfter, uint256 requirementAfter);
+    /// @notice The account is liquidatable: it cannot change its positions through a venue.
+    error AccountLiquidatable(address account);
 
     // --- governance ---
     /// @notice A parameter value outside its hard bounds.
@@ -405,6 +471,22 @@ interface IMarginEngineEvents {
     event EnginePausedBy(address indexed by);
     /// @notice The engine was unpaused.
     event EngineUnpausedBy(address indexed by);
+    /// @notice Positive cash paid out in the settlement asset (`cashAmount` 18 decimals, `tokenAmount` in S units).
+    event CashWithdrawn(address indexed account, uint256 cashAmount, uint256 tokenAmount);
+    /// @notice The account repaid `cashAmount` of debt from its own settlement-asset balance.
+    event DebtRepaid(address indexed account, uint256 cashAmount);
+    /// @notice `seized` units of `asset` left `account` (to `liquidator`, or into the cash reserve if
+    ///         `asset` is the settlement asset) and `debtRepaid` (cash units) of its debt was repaid.
+    event CollateralSeized(
+        address indexed account, address indexed liquidator, address indexed asset, uint256 seized, uint256 debtRepaid
+    );
+    /// @notice A liquidation penalty paid `amount` into the insurance fund, now `fundBalance`.
+    event InsuranceFundCredited(address indexed account, uint256 amount, uint256 fundBalance);
+    /// @notice An account's bad debt was written off: `coveredByFund` from the insurance fund, the rest
+    ///         `socialised` over positive cash pro rata (positiveCashRate is now `positiveCashRate`).
+    event BadDebtResolved(
+        address indexed account, uint256 debt, uint256 coveredByFund, uint256 socialised, uint256 positiveCashRate
+    );
 }
 
 /// @title The cross-margin engine.
@@ -412,13 +494,19 @@ interface IMarginEngineEvents {
 ///         `constructor(address admin, address riskCouncil, address pauseGuardian, address[] keepers,
 ///          uint8 quorum, RiskParams params, address[] collateralAssets, uint8[] collateralDecimals,
 ///          uint16[] collateralWeightsBps, address[] venues)` with every bound below enforced.
+///         `collateralAssets[0]` is the settlement asset: at least one asset must be given
+///         (else ParameterOutOfBounds(1, 0, 1, 16)) and its decimals must be <= 18 (else
+///         ParameterOutOfBounds(1, decimals, 0, 18)). The settlement parameters start at
+///         seizureDiscountBps 500, insuranceShareBps 5_000, liquidatorMarginBps 1_000, positiveCashRate 1e18.
 ///
 /// Governance change kinds (`ParamChange.kind`), their bounds and direction. "Tightening"
 /// changes apply at once when the admin or the risk council proposes them; all others are queued
 /// by the admin behind `timelockDelay` seconds, then executable by anyone within GRACE_PERIOD
-/// (14 days), and cancellable by the admin or the risk council meanwhile.
+/// (14 days), and cancellable by the admin, or by the risk council unless the change is a role
+/// change (kinds 13 and 15: only the admin cancels those).
 ///  0 CollateralWeight(target = asset, value = bps in [0, 10_000]); tightening if lower.
-///  1 ListCollateral(target = asset, value = decimals in [0, 36]); listed with weight 0, always at once; at most 16 assets.
+///  1 ListCollateral(target = asset, value = decimals in [0, 36]); listed with weight 0; always queued
+///    (admin); at most 16 assets (checked on proposal and again on execution).
 ///  2 LiquidationThreshold(value = bps in [10_000, 20_000]); tightening if higher.
 ///  3 LiquidationPenalty(value = bps in [0, 1_500]); always queued.
 ///  4 MaxReportAge(value = blocks in [1, 100_000]); tightening if lower.
@@ -429,8 +517,19 @@ interface IMarginEngineEvents {
 ///  9 AddKeeper(target); queued; at most 32 keepers.
 /// 10 RemoveKeeper(target); tightening (bumps riskEpoch); keepers must stay >= quorum.
 /// 11 AddVenue(target); queued.   12 RemoveVenue(target); tightening.
-/// 13 SetAdmin(target), 14 SetRiskCouncil(target), 15 SetPauseGuardian(target); queued.
+/// 13 SetAdmin(target), 15 SetPauseGuardian(target); queued.
+/// 14 SetRiskCouncil(target); admin only, applied at once (`applied` = true): the admin removes a
+///    rogue council without a timelock the council could cancel.
 /// 16 BumpRiskEpoch(value = 0); tightening (voids every stored report and root).
+/// 17 SeizureDiscount(value = bps in [0, 2_000]); always queued.
+/// 18 InsuranceShare(value = bps in [0, 10_000]); always queued.
+/// 19 LiquidatorMargin(value = bps in [100, 10_000]); tightening if higher.
+/// 20 DelistCollateral(target = asset, value = 0); tightening. Not the settlement asset
+///    (SettlementAssetFixed). The asset winds down: deposits revert AssetDelisted; balances keep
+///    their value and weight until governance lowers it (kind 0, at once); withdrawals and seizure go on.
+///    If the engine holds none of it (collateralStatus), it leaves collateralAssets() at once (the
+///    others keep their order), its CollateralInfo is cleared and its slot is free; otherwise proposing
+///    kind 20 again once it is drained removes it.
 interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     // ------------------------------------------------------------------ reports (keepers, anyone)
 
@@ -466,7 +565,7 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     /// @notice Move `amount` of a listed `asset` from the caller into its account. Allowed while paused.
     /// @dev Tokens that return no boolean are accepted; a false return or a revert gives TokenTransferFailed.
     ///      Fee-on-transfer tokens are not supported (governance must not list them).
-    ///      Check order: ZeroAmount, AssetNotListed, TokenTransferFailed.
+    ///      Check order: ZeroAmount, AssetNotListed, AssetDelisted, TokenTransferFailed.
     function deposit(address asset, uint256 amount) external;
 
     /// @notice Pay `amount` of `asset` out to the caller.
@@ -474,8 +573,64 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     ///      account needs a fresh report, fresh prices for every asset it holds after the withdrawal,
     ///      and equity after the withdrawal >= initialMargin (else BelowInitialMargin).
     ///      Check order: EnginePaused, ZeroAmount, AssetNotListed, InsufficientCollateral, NoFreshReport,
-    ///      StalePrice, BelowInitialMargin, TokenTransferFailed.
+    ///      StalePrice, BelowInitialMargin, TokenTransferFailed. Allowed for a winding-down asset.
     function withdraw(address asset, uint256 amount) external;
+
+    // ------------------------------------------------------------------ settlement (traders, anyone)
+
+    /// @notice Pay `amount` units of the settlement asset out of the caller's positive cash (realised
+    ///         profit), debiting cashAmount = amount * scale. Margin-gated like `withdraw`.
+    /// @dev Paid from the cash reserve: available = cashReserve - insuranceFund (0 if negative), so the
+    ///      fund's claim stays backed and no payout ever uses collateral that belongs to an account.
+    ///      An account whose positionsNonce is not 0 needs a fresh report, fresh prices for every asset
+    ///      it holds and equity - cashAmount >= initialMargin.
+    ///      Check order: EnginePaused, ZeroAmount, InsufficientCash(account, cash, cashAmount),
+    ///      InsufficientCashReserve(available, cashAmount), NoFreshReport, StalePrice,
+    ///      BelowInitialMargin(account, equity - cashAmount, initialMargin), TokenTransferFailed.
+    ///      Effects: cash -= cashAmount, cashReserve -= cashAmount; CashWithdrawn.
+    function withdrawCash(uint256 amount) external;
+
+    /// @notice Repay debt with `amount` units of the caller's own settlement-asset balance, at par
+    ///         (cashAmount = amount * scale). Allowed while paused; needs no report.
+    /// @dev Check order: ZeroAmount, NoDebt, InsufficientCollateral(account, S, balance, amount),
+    ///      RepayExceedsDebt(account, debt, cashAmount). Effects: balance -= amount, cash += cashAmount,
+    ///      cashReserve += cashAmount; DebtRepaid.
+    function repayDebt(uint256 amount) external;
+
+    /// @notice Collect a liquidatable account's debt from its collateral, in order: first its own
+    ///         settlement-asset balance (at par: nothing is paid to or by the caller), then the held
+    ///         asset with a fresh price and the highest weightBps (earliest listed on a tie), as the
+    ///         keepers' planner orders. For a non-settlement asset the caller is a liquidator: it pays
+    ///         `amount` units of S (transferFrom) and receives seized = min(balance,
+    ///         floor(cashAmount * 10**decimals * 10_000 / (price * (10_000 - discount)))) of `asset`,
+    ///         where discount = min(seizureDiscountBps, 10_000 - weightBps): the account's equity never
+    ///         falls, since the discount never exceeds the asset's haircut (taking the whole balance
+    ///         for a little more is allowed, so no dust is left behind).
+    /// @param amount For S: units of the account's S balance to apply. Otherwise: units of S the
+    ///        caller pays. Either way cashAmount = amount * scale is repaid (<= the debt).
+    /// @dev The account's stored report must be fresh (it needs no new report after a seizure: the
+    ///      positions nonce does not change) and show it liquidatable (stale prices count as zero).
+    ///      A non-settlement seizure is a liquidation step: one per account per block (shared with
+    ///      `liquidate`), and cashAmount counts against liquidationNotionalCapPerBlock.
+    ///      Check order: EnginePaused, SelfLiquidation, ZeroAmount, AssetNotListed, NoFreshReport(account),
+    ///      NotLiquidatable, NoDebt, SeizureOutOfOrder(asset, expected); then for S:
+    ///      InsufficientCollateral(account, S, balance, amount), RepayExceedsDebt; otherwise:
+    ///      LiquidationAlreadyThisBlock, RepayExceedsDebt, LiquidationCapExceeded(used, cashAmount, cap),
+    ///      TokenTransferFailed(S) (pay-in), TokenTransferFailed(asset) (pay-out).
+    ///      Effects: balance -= seized, cash += cashAmount, cashReserve += cashAmount (and for a
+    ///      non-settlement asset the gate and lastLiquidationBlock); CollateralSeized.
+    function seizeCollateral(address account, address asset, uint256 amount) external;
+
+    /// @notice Write off an account's bad debt: it holds no open position and no balance of any asset
+    ///         with a non-zero weight (everything of value has been taken over or seized). The
+    ///         insurance fund covers covered = min(debt, insuranceFund); the rest is socialised pro rata
+    ///         over every positive cash: positiveCashRate -= cut, cut = ceil(socialised * 1e18 / totalShares)
+    ///         (with no positive cash the rate is unchanged). If rate - cut would fall below 1e9 (the
+    ///         loss leaves less than 1e9 / rate of the positive cash), a new cash epoch starts instead: every
+    ///         positive cash held so far is worth 0, totalShares = 0, the rate restarts at 1e18. The
+    ///         account's cash becomes 0; socialisedLoss += socialised. Anyone may call; no report is needed.
+    /// @dev Check order: EnginePaused, NoDebt, NotBadDebt. BadDebtResolved.
+    function resolveBadDebt(address account) external;
 
     // ------------------------------------------------------------------ positions (venues)
 
@@ -483,31 +638,43 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     /// @dev Legs sorted by (instrumentId, account) strictly ascending; sizes conserved per instrument,
     ///      cash conserved over the trade. A leg adds risk if it flips the position's sign or grows
     ///      its absolute size; its account must then hold a fresh report with pre-trade equity >=
-    ///      initialMargin (so an account below maintenance can only reduce). Every leg bumps its
-    ///      account's positionsNonce.
+    ///      initialMargin. A reducing leg (sizeDelta != 0) of an account whose report is fresh and
+    ///      shows it liquidatable is refused (AccountLiquidatable), so a dust trade cannot bump the
+    ///      nonce and void pending liquidation steps. A leg with sizeDelta 0 (funding, fees: cash only)
+    ///      always applies. Every leg bumps its account's positionsNonce. cashDelta is realised P&L.
     ///      Check order: NotVenue, EnginePaused, EmptyTrade; then per leg LegsNotSorted(index),
     ///      InstrumentNotListed, and SizeNotConserved when an instrument's group ends; CashNotConserved;
-    ///      then per risk-adding leg NoFreshReport, StalePrice, BelowInitialMargin (pre-trade state);
+    ///      then per leg in leg order: if risk-adding NoFreshReport, StalePrice, BelowInitialMargin,
+    ///      else if sizeDelta != 0 AccountLiquidatable (pre-trade state);
     ///      then the legs are applied in order (ArithmeticOverflow if a position or cash overflows).
     function settleTrade(TradeLeg[] calldata legs) external;
 
     // ------------------------------------------------------------------ liquidation (anyone)
 
     /// @notice Execute a quorum-signed liquidation step; the caller is the liquidator and takes the leg
-    ///         over at markPrice, receiving penalty = notional * liquidationPenaltyBps / 10_000 in cash.
+    ///         over at markPrice, receiving the penalty less the insurance fund's share, in cash.
     /// @dev notional = |size| * markPrice / 1e18. Requires: not paused; caller != account; the root
     ///      stored, of the current epoch and fresh; the step's block/epoch equal the root's; a valid
-    ///      proof; step.positionsNonce == the account's; the account's fresh report and fresh prices
-    ///      show equity * 10_000 < maintenanceMargin * liquidationThresholdBps; no earlier step for the
-    ///      account in this block; size non-zero, of the opposite sign to the position and |size| <=
-    ///      |position| (a step only reduces, at most to zero); the block's liquidated notional plus this one
-    ///      within liquidationNotionalCapPerBlock; the liquidator itself holding a fresh report with
-    ///      equity >= initialMargin. Cash: account += -size * markPrice / 1e18 - penalty; liquidator
-    ///      the opposite. Both accounts' positionsNonce is bumped.
+    ///      proof; step.positionsNonce == the account's; step.observedBlock >= the observedBlock of the
+    ///      account's stored report (a liquidator cannot pick an older step's mark); the account's fresh
+    ///      report shows it liquidatable (stale prices count as zero: an unpriced asset cannot block);
+    ///      no earlier step for the account in this block; size non-zero, of the opposite sign to the
+    ///      position and |size| <= |position|; the block's liquidated notional plus this one within
+    ///      liquidationNotionalCapPerBlock; the liquidator holding a fresh report (fresh prices) with
+    ///      equity >= initialMargin, and after the step
+    ///      equity + penalty - fundShare >= maintenanceMargin + notional * liquidatorMarginBps / 10_000
+    ///      (the leg is valued at markPrice, so the takeover itself moves the liquidator's equity only
+    ///      by its penalty share; liquidatorMarginBps stands for the leg's requirement).
+    ///      Amounts: penalty = min(notional * liquidationPenaltyBps / 10_000, cap), where cap =
+    ///      equity * |size| / |position| if the account's (liquidation) equity is positive, else 0
+    ///      (a penalty never takes more than the closed share of what is left);
+    ///      fundShare = penalty * insuranceShareBps / 10_000. Cash: account += -transfer - penalty;
+    ///      liquidator += transfer + penalty - fundShare; insuranceFund += fundShare. Both accounts'
+    ///      positionsNonce is bumped.
     ///      Check order: EnginePaused, SelfLiquidation, the root part (file header), InvalidProof,
-    ///      NonceMismatch, NoFreshReport(account), StalePrice, NotLiquidatable,
+    ///      NonceMismatch, StepOlderThanReport, NoFreshReport(account), NotLiquidatable,
     ///      LiquidationAlreadyThisBlock, LiquidationIncreasesRisk, LiquidationCapExceeded, then the
-    ///      liquidator's NoFreshReport, StalePrice, BelowInitialMargin.
+    ///      liquidator's NoFreshReport, StalePrice, BelowInitialMargin, LiquidatorBelowMaintenance.
     function liquidate(LiquidationStep calldata step, bytes32 root, bytes32[] calldata proof) external;
 
     // ------------------------------------------------------------------ governance
@@ -518,8 +685,9 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     /// @dev Check order: UnknownChangeKind; the role for the change's direction (NotRiskCouncilOrAdmin
     ///      for tightening, NotAdmin otherwise); then the kind's own rules (ZeroAddress,
     ///      ParameterOutOfBounds, AssetNotListed, AssetAlreadyListed, TooManyCollateralAssets,
-    ///      KeeperAlreadyRegistered, KeeperNotRegistered, TooManyKeepers, QuorumOutOfRange);
-    ///      then ChangeAlreadyQueued. A change equal to the current value is not tightening.
+    ///      SettlementAssetFixed, KeeperAlreadyRegistered, KeeperNotRegistered, TooManyKeepers,
+    ///      QuorumOutOfRange); then ChangeAlreadyQueued. A change equal to the current value is not
+    ///      tightening. Kind 14 needs the admin (NotAdmin) and is applied at once.
     function proposeChange(ParamChange calldata change) external returns (bytes32 changeId, bool applied);
 
     /// @notice Execute a queued change once its eta has passed (anyone). Bounds are checked again.
@@ -527,7 +695,8 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     ///      (block.timestamp > eta + GRACE_PERIOD), then the kind's own rules as in proposeChange.
     function executeChange(ParamChange calldata change, uint64 eta) external;
 
-    /// @notice Cancel a queued change (admin or risk council).
+    /// @notice Cancel a queued change: the admin, or the risk council unless it is a role change.
+    /// @dev Check order: NotRiskCouncilOrAdmin, ChangeNotQueued, NotAdmin (the council on kind 13 or 15).
     function cancelChange(bytes32 changeId) external;
 
     /// @notice List an instrument (admin, at once: trading it still needs margin reports that price it).
@@ -590,4 +759,10 @@ interface IMarginEngine is IMarginEngineErrors, IMarginEngineEvents {
     ///         decides at deployment (ArbSys answers or not), the Stylus engine always reads ArbSys.
     ///         Keepers sign observedBlock from this view, called at the block they observed.
     function clockBlock() external view returns (uint256);
+    /// @notice The settlement asset, cash reserve, insurance fund, socialised losses and settlement parameters.
+    function settlementState() external view returns (SettlementState memory);
+    /// @notice Whether `asset` is winding down after a delisting, and the engine-wide Σ balances of it.
+    function collateralStatus(address asset) external view returns (bool windingDown, uint256 engineBalance);
+    /// @notice How many instruments `account` holds a non-zero position in.
+    function openPositions(address account) external view returns (uint256);
 }

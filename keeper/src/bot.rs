@@ -63,7 +63,7 @@ impl LiquidationBot {
         }
     }
 
-    /// Steps from the first keeper that answers (merged, one per account).
+    /// Steps from every keeper that answers, merged: one per account, the newest observed.
     pub async fn fetch_steps(&self) -> Vec<StepTicket> {
         let mut out: Vec<StepTicket> = Vec::new();
         for url in &self.keepers {
@@ -73,8 +73,15 @@ impl LiquidationBot {
                     Ok(tickets) => {
                         for t in tickets {
                             let account = t.batch.steps[t.index].account;
-                            if !out.iter().any(|o| o.batch.steps[o.index].account == account) {
-                                out.push(t);
+                            // The engine takes only a step observed at or after the account's latest
+                            // report: keep the newest one any keeper knows of.
+                            match out.iter_mut().find(|o| o.batch.steps[o.index].account == account)
+                            {
+                                Some(o) if o.batch.observed_block < t.batch.observed_block => {
+                                    *o = t
+                                }
+                                Some(_) => {}
+                                None => out.push(t),
                             }
                         }
                     }

@@ -367,7 +367,7 @@ impl Cmd {
 }
 
 /// Deploying the Stylus engine with `cargo stylus`, as `scripts/nitro/deploy.sh` does: build,
-/// check and deploy the verifier and admin modules, rebuild the engine with their addresses, check
+/// check and deploy the verifier, admin and settlement modules, rebuild the engine with their addresses, check
 /// it and deploy it with its constructor (run in the deploy transaction through the
 /// StylusDeployer). Only the constructor arguments differ from the script: the demo's Safe,
 /// keepers, tokens, venue and parameters instead of its placeholders.
@@ -409,15 +409,17 @@ impl StylusDeploy {
     }
 
     /// `scripts/build-wasm.sh`, with the modules' addresses once known.
-    pub fn build_command(&self, modules: Option<(Address, Address)>) -> Cmd {
+    /// `modules`: verifier, admin, settlement.
+    pub fn build_command(&self, modules: Option<[Address; 3]>) -> Cmd {
         match modules {
             None => self.cmd("scripts/build-wasm.sh", &[], &[]),
-            Some((verifier, admin)) => self.cmd(
+            Some([verifier, admin, settlement]) => self.cmd(
                 "scripts/build-wasm.sh",
                 &[],
                 &[
                     ("MARGIN_ENGINE_VERIFIER_MODULE", &hex_address(&verifier)),
                     ("MARGIN_ENGINE_ADMIN_MODULE", &hex_address(&admin)),
+                    ("MARGIN_ENGINE_SETTLEMENT_MODULE", &hex_address(&settlement)),
                 ],
             ),
         }
@@ -507,7 +509,8 @@ impl StylusDeploy {
         self.build_command(None).run()?;
         let verifier = self.deploy_artifact("verifier", None)?;
         let admin = self.deploy_artifact("admin", None)?;
-        self.build_command(Some((verifier, admin))).run()?;
+        let settlement = self.deploy_artifact("settlement", None)?;
+        self.build_command(Some([verifier, admin, settlement])).run()?;
         self.deploy_artifact("engine", Some(args))
     }
 }
@@ -690,12 +693,14 @@ mod tests {
         assert_eq!((build.env.clone(), build.dir.clone()), (vec![target.clone()], "/repo".into()));
         let v: Address = "0x00000000000000000000000000000000000000a1".parse().unwrap();
         let a: Address = "0x00000000000000000000000000000000000000a2".parse().unwrap();
+        let l: Address = "0x00000000000000000000000000000000000000a3".parse().unwrap();
         assert_eq!(
-            s.build_command(Some((v, a))).env,
+            s.build_command(Some([v, a, l])).env,
             vec![
                 target.clone(),
                 ("MARGIN_ENGINE_VERIFIER_MODULE".into(), format!("{v:#x}")),
                 ("MARGIN_ENGINE_ADMIN_MODULE".into(), format!("{a:#x}")),
+                ("MARGIN_ENGINE_SETTLEMENT_MODULE".into(), format!("{l:#x}")),
             ]
         );
         let check = s.check_command("admin");

@@ -25,7 +25,7 @@ got_chain=$(cast chain-id --rpc-url "$RPC")
 # 1. Build the artifacts with scripts/build-wasm.sh: already in the form cargo-stylus uploads for
 #    --wasm-file (its processing leaves them unchanged, so what is deployed is what was tested),
 #    checked as Nitro's activation checks them, each within 24,576 bytes of code. Then deploy and
-#    activate the two modules (no constructor: they only ever run by delegatecall from the
+#    activate the three modules (no constructor: they only ever run by delegatecall from the
 #    engine, on the engine's storage).
 scripts/build-wasm.sh
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -40,10 +40,13 @@ deploy_module() {
 }
 VERIFIER=$(deploy_module verifier)
 ADMIN_MODULE=$(deploy_module admin)
+SETTLEMENT=$(deploy_module settlement)
 echo "verifier module: $VERIFIER"
 echo "admin module: $ADMIN_MODULE"
+echo "settlement module: $SETTLEMENT"
 # The engine fixes its modules' addresses at build time: rebuild it with them (and re-measure).
-export MARGIN_ENGINE_VERIFIER_MODULE=$VERIFIER MARGIN_ENGINE_ADMIN_MODULE=$ADMIN_MODULE
+export MARGIN_ENGINE_VERIFIER_MODULE=$VERIFIER MARGIN_ENGINE_ADMIN_MODULE=$ADMIN_MODULE \
+  MARGIN_ENGINE_SETTLEMENT_MODULE=$SETTLEMENT
 scripts/build-wasm.sh
 WASM="$TARGET_DIR/stylus/engine.wasm"
 

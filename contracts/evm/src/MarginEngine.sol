@@ -2,22 +2,21 @@
 pragma solidity 0.8.30;
 
 import {
-    IMarginEngine,
     ReportBatch,
     PriceReport,
     MarginReport,
     LiquidationStep,
     TradeLeg,
-    ParamChange,
     RiskParams,
     CollateralInfo,
-    StoredMarginReport,
-    AccountHealth
+    StoredMarginReport
 } from "@interfaces/IMarginEngine.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {EngineStorage} from "./EngineStorage.sol";
+import {EngineAdmin} from "./EngineAdmin.sol";
 import {EngineMath} from "./libraries/EngineMath.sol";
 import {ReportHashing} from "./libraries/ReportHashing.sol";
 import {TokenTransfer} from "./libraries/TokenTransfer.sol";
@@ -28,114 +27,21 @@ import {TokenTransfer} from "./libraries/TokenTransfer.sol";
 ///         Keepers sign one `ReportBatch` per block; the engine verifies the quorum once per batch,
 ///         rebuilds the Merkle root from the leaves (or checks one proof against a stored root), values
 ///         collateral on-chain with governed weights, and gates withdrawals, risk-adding trades and
-///         liquidations on fresh reports.
-/// @dev Storage is packed as the interface's struct widths suggest: one slot per account
-///      ({positionsNonce, lastLiquidationBlock, cash}), two per stored report, one per collateral asset,
-///      one for the scalar risk parameters, one for {pauseGuardian, paused, quorum, riskEpoch} (what a
-///      batch reads), one for the per-block liquidation gate.
+///         liquidations on fresh reports. Cash settles in the settlement asset (docs/SETTLEMENT.md).
+/// @dev This contract holds the hot paths (reports, collateral, cash withdrawals, trades, position
+///      liquidation); every other selector of the interface (governance, seizure, repayment, bad
+///      debt, views) falls through to `EngineAdmin`, deployed by the constructor and reached by
+///      delegatecall on the same storage (`EngineStorage`). The split keeps both under EIP-170.
 ///      Reentrancy: the Stylus contract rejects every reentrant call with empty revert data (the SDK
 ///      default). The twin does the same: a transient flag is raised around token calls and every
 ///      external function (views included) reverts with empty data while it is up.
-contract MarginEngine is IMarginEngine, EIP712 {
+contract MarginEngine is EngineStorage, EIP712 {
     using EngineMath for int256;
 
-    // ------------------------------------------------------------------ constants
-
-    // Internal, not public: the Stylus twin exports no getters for them, and both must answer the
-    // same selectors.
-    /// @dev Executable window after a queued change's eta.
-    uint256 internal constant GRACE_PERIOD = 14 days;
-    /// @dev Most registered keepers.
-    uint256 internal constant MAX_KEEPERS = 32;
-    /// @dev Most listed collateral assets.
-    uint256 internal constant MAX_COLLATERAL_ASSETS = 16;
-
-    /// @dev The ArbSys precompile of every Arbitrum chain; `arbBlockNumber()` (selector 0xa3b1b31d) is
-    ///      the L2 block number, where `block.number` is an estimate of the L1 block number.
-    uint256 private constant ARB_SYS = 0x64;
-
     uint256 private constant SECP256K1N_HALF = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
-    /// @dev Transient slot of the reentrancy flag: keccak256("CrossMarginEngine.reentrancy") - 1.
-    uint256 private constant REENTRANCY_SLOT = 0xa0e53f5979201576b04c32a1cccf8f3116a25f34d071fb7ed7bc332f3cd2ba9d;
 
-    uint8 private constant K_COLLATERAL_WEIGHT = 0;
-    uint8 private constant K_LIST_COLLATERAL = 1;
-    uint8 private constant K_LIQUIDATION_THRESHOLD = 2;
-    uint8 private constant K_LIQUIDATION_PENALTY = 3;
-    uint8 private constant K_MAX_REPORT_AGE = 4;
-    uint8 private constant K_MAX_PRICE_AGE = 5;
-    uint8 private constant K_NOTIONAL_CAP = 6;
-    uint8 private constant K_TIMELOCK_DELAY = 7;
-    uint8 private constant K_QUORUM = 8;
-    uint8 private constant K_ADD_KEEPER = 9;
-    uint8 private constant K_REMOVE_KEEPER = 10;
-    uint8 private constant K_ADD_VENUE = 11;
-    uint8 private constant K_REMOVE_VENUE = 12;
-    uint8 private constant K_SET_ADMIN = 13;
-    uint8 private constant K_SET_RISK_COUNCIL = 14;
-    uint8 private constant K_SET_PAUSE_GUARDIAN = 15;
-    uint8 private constant K_BUMP_RISK_EPOCH = 16;
-
-    // ------------------------------------------------------------------ block clock
-
-    /// @dev Whether the clock is `ArbSys(0x64).arbBlockNumber()` (an Arbitrum chain: ArbSys answered
-    ///      the probe at deployment) rather than `block.number`. See `clockBlock()`.
-    bool private immutable _ARB_SYS_CLOCK;
-
-    // ------------------------------------------------------------------ storage
-
-    /// @dev One slot: an account's scalars.
-    struct Account {
-        uint48 positionsNonce;
-        uint48 lastLiquidationBlock;
-        int128 cash;
-    }
-
-    /// @dev One slot: an attested root.
-    struct Root {
-        uint48 observedBlock;
-        uint32 riskEpoch;
-    }
-
-    /// @dev One slot: the notional liquidated in `blockNumber` (never above the cap, at most 1e30).
-    struct LiquidationGate {
-        uint48 blockNumber;
-        uint128 used;
-    }
-
-    address private _admin;
-    address private _riskCouncil;
-    // One slot: what a batch reads besides the parameters.
-    address private _pauseGuardian;
-    bool private _paused;
-    uint8 private _quorum;
-    uint32 private _riskEpoch;
-
-    RiskParams private _params;
-    LiquidationGate private _gate;
-
-    address[] private _keeperList;
-    mapping(address => bool) private _isKeeper;
-
-    address[] private _assetList;
-    mapping(address => CollateralInfo) private _assets;
-    mapping(address => mapping(address => uint256)) private _balances;
-
-    mapping(address => Account) private _accounts;
-    mapping(address => mapping(bytes32 => int256)) private _positions;
-    mapping(address => StoredMarginReport) private _reports;
-    mapping(bytes32 => Root) private _roots;
-
-    mapping(bytes32 => bool) private _instruments;
-    mapping(address => bool) private _venues;
-    mapping(bytes32 => uint64) private _queue;
-
-    /// @dev An account's equity on a fresh report and fresh prices.
-    struct Fresh {
-        int256 equity;
-        uint128 initialMargin;
-        uint128 maintenanceMargin;
-    }
+    /// @dev The governance, settlement and views module (its own storage is never used).
+    address private immutable _module;
 
     // ------------------------------------------------------------------ constructor
 
@@ -150,8 +56,7 @@ contract MarginEngine is IMarginEngine, EIP712 {
         uint8[] memory collateralDecimals,
         uint16[] memory collateralWeightsBps,
         address[] memory venues
-    ) EIP712("CrossMarginEngine", "1") {
-        _ARB_SYS_CLOCK = _arbSysAnswers();
+    ) EngineStorage(_arbSysAnswers()) EIP712("CrossMarginEngine", "1") {
         _nonZero(admin);
         _nonZero(riskCouncil);
         _nonZero(pauseGuardian);
@@ -172,8 +77,9 @@ contract MarginEngine is IMarginEngine, EIP712 {
         _checkBounds(K_NOTIONAL_CAP, params.liquidationNotionalCapPerBlock);
         _checkBounds(K_TIMELOCK_DELAY, params.timelockDelay);
         _params = params;
-        // Parallel arrays must have one entry per asset.
+        // Parallel arrays must have one entry per asset; the first is the settlement asset.
         uint256 n = collateralAssets_.length;
+        if (n == 0) revert ParameterOutOfBounds(K_LIST_COLLATERAL, 0, 1, MAX_COLLATERAL_ASSETS);
         if (collateralDecimals.length != n) {
             revert ParameterOutOfBounds(K_LIST_COLLATERAL, collateralDecimals.length, n, n);
         }
@@ -188,16 +94,27 @@ contract MarginEngine is IMarginEngine, EIP712 {
             _checkList(asset);
             _list(asset, collateralDecimals[i], collateralWeightsBps[i]);
         }
+        if (collateralDecimals[0] > 18) revert ParameterOutOfBounds(K_LIST_COLLATERAL, collateralDecimals[0], 0, 18);
+        _settlement = SettlementConfig({
+            asset: collateralAssets_[0],
+            scale: uint64(10 ** (18 - uint256(collateralDecimals[0]))),
+            seizureDiscountBps: 500,
+            insuranceShareBps: 5_000
+        });
+        _shares.rate = uint96(EngineMath.E18);
+        _losses.liquidatorMarginBps = 1_000;
         for (uint256 i; i < venues.length; ++i) {
             _nonZero(venues[i]);
             _venues[venues[i]] = true;
         }
+        _module = address(new EngineAdmin(_ARB_SYS_CLOCK));
     }
 
     // ------------------------------------------------------------------ block clock
 
     /// @dev Whether a contract at 0x64 answers `arbBlockNumber()` with one word. On a chain without
-    ///      ArbSys the call reaches an empty account: success with no return data.
+    ///      ArbSys the call reaches an empty account: success with no return data. Pure in effect
+    ///      (a static call), so the base constructor's argument can be this probe.
     function _arbSysAnswers() private view returns (bool answers) {
         assembly ("memory-safe") {
             mstore(0, shl(224, 0xa3b1b31d))
@@ -207,43 +124,21 @@ contract MarginEngine is IMarginEngine, EIP712 {
         }
     }
 
-    /// @dev The block number every freshness and per-block rule counts in (`clockBlock()`): the L2
-    ///      block from ArbSys on Arbitrum, `block.number` elsewhere. The one place the engine reads a
-    ///      block number.
-    function _clock() private view returns (uint256 clock) {
-        if (!_ARB_SYS_CLOCK) return block.number;
+    /// @dev Every selector this contract does not answer runs in `EngineAdmin` on this storage; its
+    ///      return or revert data is passed through unchanged.
+    fallback() external {
+        address module = _module;
         assembly ("memory-safe") {
-            mstore(0, shl(224, 0xa3b1b31d))
-            // ArbSys never fails on the chain it answered on at deployment; if it did, nothing
-            // block-dependent can be decided: revert with empty data.
-            let ok := staticcall(gas(), ARB_SYS, 0, 4, 0, 32)
-            if iszero(and(ok, eq(returndatasize(), 32))) { revert(0, 0) }
-            clock := mload(0)
-        }
-    }
-
-    // ------------------------------------------------------------------ reentrancy
-
-    modifier noReentry() {
-        _noReentry();
-        _;
-    }
-
-    function _noReentry() private view {
-        assembly ("memory-safe") {
-            if tload(REENTRANCY_SLOT) { revert(0, 0) }
-        }
-    }
-
-    function _lock(bool locked) private {
-        assembly ("memory-safe") {
-            tstore(REENTRANCY_SLOT, locked)
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
         }
     }
 
     // ------------------------------------------------------------------ reports
 
-    /// @inheritdoc IMarginEngine
     function postBatch(
         ReportBatch calldata batch,
         bytes calldata signatures,
@@ -302,21 +197,18 @@ contract MarginEngine is IMarginEngine, EIP712 {
         if (computed != batch.root) revert RootMismatch(batch.root, computed);
     }
 
-    /// @inheritdoc IMarginEngine
     function attestRoot(ReportBatch calldata batch, bytes calldata signatures) external noReentry {
         _checkHeader(batch.riskEpoch, batch.observedBlock);
         _verifyBatch(batch, signatures);
         _storeRoot(batch);
     }
 
-    /// @inheritdoc IMarginEngine
     function postMarginReport(MarginReport calldata report, bytes32 root, bytes32[] calldata proof) external noReentry {
         _checkProven(root, report.observedBlock, true, report.riskEpoch, ReportHashing.marginLeaf(report), proof);
         _applyReport(report, true);
         emit MarginReportProven(report.account, root, report.observedBlock);
     }
 
-    /// @inheritdoc IMarginEngine
     function postPriceReport(PriceReport calldata price, bytes32 root, bytes32[] calldata proof) external noReentry {
         _checkProven(root, price.observedBlock, false, 0, ReportHashing.priceLeaf(price), proof);
         _applyPrice(price, true);
@@ -324,18 +216,18 @@ contract MarginEngine is IMarginEngine, EIP712 {
 
     // ------------------------------------------------------------------ collateral
 
-    /// @inheritdoc IMarginEngine
     function deposit(address asset, uint256 amount) external noReentry {
         if (amount == 0) revert ZeroAmount();
         _onlyListed(asset);
+        if (_windingDown[asset]) revert AssetDelisted(asset);
         _balances[msg.sender][asset] = EngineMath.addU(_balances[msg.sender][asset], amount);
+        _assetTotals[asset] = EngineMath.addU(_assetTotals[asset], amount);
         _lock(true);
         TokenTransfer.transferFrom(asset, msg.sender, address(this), amount);
         _lock(false);
         emit CollateralDeposited(msg.sender, asset, amount);
     }
 
-    /// @inheritdoc IMarginEngine
     function withdraw(address asset, uint256 amount) external noReentry {
         _whenNotPaused();
         if (amount == 0) revert ZeroAmount();
@@ -347,18 +239,45 @@ contract MarginEngine is IMarginEngine, EIP712 {
             remaining = balance - amount;
         }
         if (_accounts[msg.sender].positionsNonce != 0) {
-            _requireInitial(msg.sender, asset, remaining, true);
+            _requireInitial(msg.sender, asset, remaining, true, 0);
         }
         _balances[msg.sender][asset] = remaining;
+        // The total includes this balance: no underflow.
+        unchecked {
+            _assetTotals[asset] -= amount;
+        }
         _lock(true);
         TokenTransfer.transfer(asset, msg.sender, amount);
         _lock(false);
         emit CollateralWithdrawn(msg.sender, asset, amount);
     }
 
+    // ------------------------------------------------------------------ cash
+
+    function withdrawCash(uint256 amount) external noReentry {
+        _whenNotPaused();
+        if (amount == 0) revert ZeroAmount();
+        SettlementConfig memory cfg = _settlement;
+        uint256 cashAmount = EngineMath.mulDiv(amount, cfg.scale, 1);
+        Account storage a = _accounts[msg.sender];
+        Account memory old = a;
+        int256 cash = _cashOf(old);
+        if (cash < EngineMath.toInt256(cashAmount)) revert InsufficientCash(msg.sender, cash, cashAmount);
+        Reserve memory r = _reserve;
+        uint256 available = r.cashReserve > r.insuranceFund ? r.cashReserve - r.insuranceFund : 0;
+        if (cashAmount > available) revert InsufficientCashReserve(available, cashAmount);
+        if (old.positionsNonce != 0) _requireInitial(msg.sender, address(0), 0, false, -int256(cashAmount));
+        _setCash(a, old, cash - int256(cashAmount));
+        // cashAmount <= available <= cashReserve.
+        _reserve.cashReserve = uint128(r.cashReserve - cashAmount);
+        _lock(true);
+        TokenTransfer.transfer(cfg.asset, msg.sender, amount);
+        _lock(false);
+        emit CashWithdrawn(msg.sender, cashAmount, amount);
+    }
+
     // ------------------------------------------------------------------ positions
 
-    /// @inheritdoc IMarginEngine
     function settleTrade(TradeLeg[] calldata legs) external noReentry {
         if (!_venues[msg.sender]) revert NotVenue(msg.sender);
         _whenNotPaused();
@@ -383,11 +302,17 @@ contract MarginEngine is IMarginEngine, EIP712 {
             }
         }
         if (cash != 0) revert CashNotConserved(cash);
-        // Risk-adding legs need a fresh report and equity >= initial margin, pre-trade.
+        // Risk-adding legs need a fresh report and equity >= initial margin, pre-trade; a reducing leg
+        // of a liquidatable account is refused (it would void pending steps); cash-only legs apply.
         for (uint256 i; i < n; ++i) {
             TradeLeg calldata leg = legs[i];
             int256 before = _positions[leg.account][leg.instrumentId];
-            if (_addsRisk(before, before.add(leg.sizeDelta))) _requireInitial(leg.account, address(0), 0, false);
+            if (_addsRisk(before, before.add(leg.sizeDelta))) {
+                _requireInitial(leg.account, address(0), 0, false, 0);
+            } else if (leg.sizeDelta != 0) {
+                (bool fresh, int256 equity, StoredMarginReport memory s) = _liquidationEquity(leg.account);
+                if (fresh && _belowThreshold(equity, s.maintenanceMargin)) revert AccountLiquidatable(leg.account);
+            }
         }
         // Apply, in leg order.
         for (uint256 i; i < n; ++i) {
@@ -399,29 +324,34 @@ contract MarginEngine is IMarginEngine, EIP712 {
 
     // ------------------------------------------------------------------ liquidation
 
-    /// @inheritdoc IMarginEngine
+    /// @dev What a step moves, computed by the checks.
+    struct StepAmounts {
+        uint256 notional;
+        uint256 total;
+        uint256 penalty;
+        uint256 fundShare;
+    }
+
     function liquidate(LiquidationStep calldata step, bytes32 root, bytes32[] calldata proof) external noReentry {
         _whenNotPaused();
         if (msg.sender == step.account) revert SelfLiquidation(step.account);
         _checkProven(root, step.observedBlock, true, step.riskEpoch, ReportHashing.liquidationLeaf(step), proof);
-        (uint256 notional, uint256 total) = _checkLiquidation(step);
-        _executeLiquidation(step, notional, total);
+        StepAmounts memory m = _checkLiquidation(step);
+        _executeLiquidation(step, m);
     }
 
-    /// @dev NonceMismatch, NoFreshReport, StalePrice, NotLiquidatable, LiquidationAlreadyThisBlock,
-    ///      LiquidationIncreasesRisk, LiquidationCapExceeded, then the liquidator's margin.
-    function _checkLiquidation(LiquidationStep calldata step) private view returns (uint256 notional, uint256 total) {
+    /// @dev NonceMismatch, StepOlderThanReport, NoFreshReport, NotLiquidatable,
+    ///      LiquidationAlreadyThisBlock, LiquidationIncreasesRisk, LiquidationCapExceeded, then the
+    ///      liquidator's NoFreshReport, StalePrice, BelowInitialMargin, LiquidatorBelowMaintenance.
+    function _checkLiquidation(LiquidationStep calldata step) private view returns (StepAmounts memory m) {
         address account = step.account;
         Account memory a = _accounts[account];
         if (step.positionsNonce != a.positionsNonce) {
             revert NonceMismatch(account, a.positionsNonce, step.positionsNonce);
         }
-        Fresh memory f = _freshEquity(account, address(0), 0, false);
-        if (!_belowThreshold(f.equity, f.maintenanceMargin)) {
-            uint256 requirement =
-                EngineMath.mulDiv(f.maintenanceMargin, _params.liquidationThresholdBps, EngineMath.BPS);
-            revert NotLiquidatable(account, f.equity, requirement);
-        }
+        uint48 reportBlock = _reports[account].observedBlock;
+        if (step.observedBlock < reportBlock) revert StepOlderThanReport(account, reportBlock, step.observedBlock);
+        (int256 equity,) = _requireLiquidatable(account);
         if (a.lastLiquidationBlock == uint48(_clock())) revert LiquidationAlreadyThisBlock(account);
         int256 position = _positions[account][step.instrumentId];
         int128 size = step.size;
@@ -429,214 +359,71 @@ contract MarginEngine is IMarginEngine, EIP712 {
             size == 0 || position == 0 || (position < 0) == (size < 0)
                 || EngineMath.abs(size) > EngineMath.abs(position)
         ) revert LiquidationIncreasesRisk(account, step.instrumentId, position, size);
-        notional = EngineMath.mulDiv(EngineMath.abs(size), step.markPrice, EngineMath.E18);
+        m.notional = EngineMath.mulDiv(EngineMath.abs(size), step.markPrice, EngineMath.E18);
         uint256 cap = _params.liquidationNotionalCapPerBlock;
         uint256 used = _usedThisBlock();
-        total = EngineMath.addU(used, notional);
-        if (total > cap) revert LiquidationCapExceeded(used, notional, cap);
-        _requireInitial(msg.sender, address(0), 0, false);
+        m.total = EngineMath.addU(used, m.notional);
+        if (m.total > cap) revert LiquidationCapExceeded(used, m.notional, cap);
+        // The penalty never takes more than the closed share of what is left of the equity.
+        m.penalty = EngineMath.mulDiv(m.notional, _params.liquidationPenaltyBps, EngineMath.BPS);
+        uint256 penaltyCap =
+            equity > 0 ? EngineMath.mulDiv(uint256(equity), EngineMath.abs(size), EngineMath.abs(position)) : 0;
+        if (m.penalty > penaltyCap) m.penalty = penaltyCap;
+        m.fundShare = EngineMath.mulDiv(m.penalty, _settlement.insuranceShareBps, EngineMath.BPS);
+        // The liquidator: before the step, equity >= initial margin; after it (the leg valued at its
+        // mark, so only the penalty share moves the equity), equity >= maintenance plus the leg's
+        // governed requirement.
+        Fresh memory f = _requireInitial(msg.sender, address(0), 0, false, 0);
+        int256 equityAfter = f.equity.add(EngineMath.toInt256(m.penalty - m.fundShare));
+        uint256 requirementAfter = EngineMath.addU(
+            f.maintenanceMargin, EngineMath.mulDiv(m.notional, _losses.liquidatorMarginBps, EngineMath.BPS)
+        );
+        if (equityAfter < EngineMath.toInt256(requirementAfter)) {
+            revert LiquidatorBelowMaintenance(msg.sender, equityAfter, requirementAfter);
+        }
     }
 
     /// @dev Effects: the gate, the account's last step block, both legs (cash: account pays
-    ///      transfer + penalty, the liquidator receives it), then LiquidationExecuted.
-    function _executeLiquidation(LiquidationStep calldata step, uint256 notional, uint256 total) private {
-        uint256 penalty = EngineMath.mulDiv(notional, _params.liquidationPenaltyBps, EngineMath.BPS);
-        int256 received =
-            EngineMath.signedMulDiv(step.size, step.markPrice, EngineMath.E18).add(EngineMath.toInt256(penalty));
+    ///      transfer + penalty, the liquidator receives it less the fund's share), the fund, then
+    ///      LiquidationExecuted and InsuranceFundCredited.
+    function _executeLiquidation(LiquidationStep calldata step, StepAmounts memory m) private {
+        int256 transfer = EngineMath.signedMulDiv(step.size, step.markPrice, EngineMath.E18);
+        int256 paid = transfer.add(EngineMath.toInt256(m.penalty));
         uint48 clock = uint48(_clock());
-        _gate = LiquidationGate(clock, uint128(total));
+        _gate = LiquidationGate(clock, uint128(m.total));
         _accounts[step.account].lastLiquidationBlock = clock;
-        _moveLeg(step.account, step.instrumentId, step.size, int256(0).sub(received));
-        _moveLeg(msg.sender, step.instrumentId, -int256(step.size), received);
+        _moveLeg(step.account, step.instrumentId, step.size, int256(0).sub(paid));
+        _moveLeg(msg.sender, step.instrumentId, -int256(step.size), paid.sub(int256(m.fundShare)));
         emit LiquidationExecuted(
-            step.account, msg.sender, step.instrumentId, step.size, step.markPrice, notional, penalty
+            step.account, msg.sender, step.instrumentId, step.size, step.markPrice, m.notional, m.penalty
         );
-    }
-
-    // ------------------------------------------------------------------ governance
-
-    /// @inheritdoc IMarginEngine
-    function proposeChange(ParamChange calldata change) external noReentry returns (bytes32 changeId, bool applied) {
-        uint8 kind = change.kind;
-        if (kind > K_BUMP_RISK_EPOCH) revert UnknownChangeKind(kind);
-        bool tightening = _isTightening(change);
-        if (tightening) {
-            if (msg.sender != _riskCouncil && msg.sender != _admin) revert NotRiskCouncilOrAdmin(msg.sender);
-        } else {
-            _onlyAdmin();
+        if (m.fundShare != 0) {
+            Reserve storage r = _reserve;
+            uint256 fund = EngineMath.addU(r.insuranceFund, m.fundShare);
+            if (fund > type(uint128).max) revert ArithmeticOverflow();
+            r.insuranceFund = uint128(fund);
+            emit InsuranceFundCredited(step.account, m.fundShare, fund);
         }
-        _checkChange(change);
-        if (tightening) {
-            changeId = _changeId(change, uint64(block.timestamp));
-            _applyChange(change, changeId);
-            return (changeId, true);
-        }
-        uint64 eta = uint64(block.timestamp) + _params.timelockDelay;
-        changeId = _changeId(change, eta);
-        if (_queue[changeId] != 0) revert ChangeAlreadyQueued(changeId);
-        _queue[changeId] = eta;
-        emit ChangeQueued(changeId, kind, change.target, change.value, eta);
     }
 
-    /// @inheritdoc IMarginEngine
-    function executeChange(ParamChange calldata change, uint64 eta) external noReentry {
-        bytes32 id = _changeId(change, eta);
-        if (_queue[id] == 0) revert ChangeNotQueued(id);
-        if (block.timestamp < eta) revert TimelockNotElapsed(id, eta);
-        if (block.timestamp > uint256(eta) + GRACE_PERIOD) revert ChangeExpired(id, eta);
-        _checkChange(change);
-        delete _queue[id];
-        _applyChange(change, id);
-    }
+    // ------------------------------------------------------------------ views answered here
 
-    /// @inheritdoc IMarginEngine
-    function cancelChange(bytes32 changeId) external noReentry {
-        if (msg.sender != _riskCouncil && msg.sender != _admin) revert NotRiskCouncilOrAdmin(msg.sender);
-        if (_queue[changeId] == 0) revert ChangeNotQueued(changeId);
-        delete _queue[changeId];
-        emit ChangeCancelled(changeId);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function listInstrument(bytes32 instrumentId, bytes calldata spec) external noReentry {
-        _onlyAdmin();
-        if (_instruments[instrumentId]) revert InstrumentAlreadyListed(instrumentId);
-        _instruments[instrumentId] = true;
-        emit InstrumentListed(instrumentId, spec);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function pause() external noReentry {
-        if (msg.sender != _pauseGuardian && msg.sender != _admin) revert NotPauseGuardianOrAdmin(msg.sender);
-        _paused = true;
-        emit EnginePausedBy(msg.sender);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function unpause() external noReentry {
-        _onlyAdmin();
-        _paused = false;
-        emit EngineUnpausedBy(msg.sender);
-    }
-
-    // ------------------------------------------------------------------ views
-
-    /// @inheritdoc IMarginEngine
+    /// @dev The EIP-712 domain separator (its cache lives in this contract's immutables).
     function domainSeparator() external view noReentry returns (bytes32) {
         return _domainSeparatorV4();
     }
 
-    /// @inheritdoc IMarginEngine
-    function riskEpoch() external view noReentry returns (uint32) {
-        return _riskEpoch;
-    }
-
-    /// @inheritdoc IMarginEngine
-    function keepers() external view noReentry returns (address[] memory) {
-        return _keeperList;
-    }
-
-    /// @inheritdoc IMarginEngine
-    function quorum() external view noReentry returns (uint8) {
-        return _quorum;
-    }
-
-    /// @inheritdoc IMarginEngine
-    function riskParams() external view noReentry returns (RiskParams memory) {
-        return _params;
-    }
-
-    /// @inheritdoc IMarginEngine
-    function roles() external view noReentry returns (address admin, address riskCouncil, address pauseGuardian) {
-        return (_admin, _riskCouncil, _pauseGuardian);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function paused() external view noReentry returns (bool) {
-        return _paused;
-    }
-
-    /// @inheritdoc IMarginEngine
-    function isVenue(address venue) external view noReentry returns (bool) {
-        return _venues[venue];
-    }
-
-    /// @inheritdoc IMarginEngine
-    function isInstrumentListed(bytes32 instrumentId) external view noReentry returns (bool) {
-        return _instruments[instrumentId];
-    }
-
-    /// @inheritdoc IMarginEngine
-    function collateralAssets() external view noReentry returns (address[] memory) {
-        return _assetList;
-    }
-
-    /// @inheritdoc IMarginEngine
-    function collateralInfo(address asset) external view noReentry returns (CollateralInfo memory) {
-        return _assets[asset];
-    }
-
-    /// @inheritdoc IMarginEngine
-    function collateralBalance(address account, address asset) external view noReentry returns (uint256) {
-        return _balances[account][asset];
-    }
-
-    /// @inheritdoc IMarginEngine
-    function positionOf(address account, bytes32 instrumentId) external view noReentry returns (int256) {
-        return _positions[account][instrumentId];
-    }
-
-    /// @inheritdoc IMarginEngine
-    function accountState(address account)
-        external
-        view
-        noReentry
-        returns (uint48 positionsNonce, int256 cash, uint48 lastLiquidationBlock)
-    {
-        Account memory a = _accounts[account];
-        return (a.positionsNonce, a.cash, a.lastLiquidationBlock);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function marginReportOf(address account) external view noReentry returns (StoredMarginReport memory) {
-        return _reports[account];
-    }
-
-    /// @inheritdoc IMarginEngine
-    function accountHealth(address account) external view noReentry returns (AccountHealth memory) {
-        return _accountHealth(account);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function isLiquidatable(address account) external view noReentry returns (bool) {
-        return _accountHealth(account).liquidatable;
-    }
-
-    /// @inheritdoc IMarginEngine
-    function attestedRoot(bytes32 root) external view noReentry returns (uint48 observedBlock, uint32 riskEpoch_) {
-        Root memory r = _roots[root];
-        return (r.observedBlock, r.riskEpoch);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function queuedChangeEta(bytes32 changeId) external view noReentry returns (uint64) {
-        return _queue[changeId];
-    }
-
-    /// @inheritdoc IMarginEngine
-    function liquidatedNotionalThisBlock() external view noReentry returns (uint256) {
-        return _usedThisBlock();
-    }
-
-    /// @inheritdoc IMarginEngine
+    /// @dev The engine's block clock (answered here: the hot path's reads and this view share `_clock`).
     function clockBlock() external view noReentry returns (uint256) {
         return _clock();
     }
 
     // ------------------------------------------------------------------ internals: reports
 
+    // ------------------------------------------------------------------ internals: reports
+
     /// @dev WrongRiskEpoch(current, epoch), FutureReport, StaleReport.
-    function _checkHeader(uint32 epoch, uint48 observed) private view {
+    function _checkHeader(uint32 epoch, uint48 observed) internal view {
         uint32 current = _riskEpoch;
         if (epoch != current) revert WrongRiskEpoch(current, epoch);
         uint256 clock = _clock();
@@ -645,18 +432,18 @@ contract MarginEngine is IMarginEngine, EIP712 {
     }
 
     /// @dev StaleReport if `observed` (never in the future here) is older than maxReportAgeBlocks.
-    function _checkAge(uint48 observed) private view {
+    function _checkAge(uint48 observed) internal view {
         uint256 clock = _clock();
         if (clock > observed && clock - observed > _params.maxReportAgeBlocks) {
             revert StaleReport(observed, clock);
         }
     }
 
-    function _checkLeafBlock(uint48 batchBlock, uint48 leafBlock) private pure {
+    function _checkLeafBlock(uint48 batchBlock, uint48 leafBlock) internal pure {
         if (leafBlock != batchBlock) revert LeafBlockMismatch(batchBlock, leafBlock);
     }
 
-    function _checkLeafEpoch(uint32 batchEpoch, uint32 leafEpoch) private pure {
+    function _checkLeafEpoch(uint32 batchEpoch, uint32 leafEpoch) internal pure {
         if (leafEpoch != batchEpoch) revert WrongRiskEpoch(batchEpoch, leafEpoch);
     }
 
@@ -669,7 +456,7 @@ contract MarginEngine is IMarginEngine, EIP712 {
         uint32 leafEpoch,
         bytes32 leaf,
         bytes32[] calldata proof
-    ) private view {
+    ) internal view {
         Root memory r = _roots[root];
         if (r.observedBlock == 0) revert UnknownRoot(root);
         uint32 current = _riskEpoch;
@@ -682,7 +469,7 @@ contract MarginEngine is IMarginEngine, EIP712 {
 
     /// @dev Root of `nodes` (overwritten): sorted-pair hashing, an odd node carried up, the root of one
     ///      leaf is that leaf, zero for none. OpenZeppelin has no whole-tree builder for this shape.
-    function _rootInPlace(bytes32[] memory nodes) private pure returns (bytes32) {
+    function _rootInPlace(bytes32[] memory nodes) internal pure returns (bytes32) {
         uint256 len = nodes.length;
         if (len == 0) return bytes32(0);
         while (len > 1) {
@@ -701,7 +488,7 @@ contract MarginEngine is IMarginEngine, EIP712 {
     }
 
     /// @dev Signatures over the batch digest, then the quorum (steps 7 and 8).
-    function _verifyBatch(ReportBatch calldata batch, bytes calldata signatures) private view {
+    function _verifyBatch(ReportBatch calldata batch, bytes calldata signatures) internal view {
         bytes32 digest = _hashTypedDataV4(ReportHashing.batchHash(batch));
         uint256 length = signatures.length;
         if (length == 0 || length % 65 != 0) revert MalformedSignatures(length);
@@ -731,14 +518,14 @@ contract MarginEngine is IMarginEngine, EIP712 {
         if (count < q) revert QuorumNotMet(count, q);
     }
 
-    function _storeRoot(ReportBatch calldata batch) private {
+    function _storeRoot(ReportBatch calldata batch) internal {
         _roots[batch.root] = Root(batch.observedBlock, batch.riskEpoch);
         emit RootAttested(batch.root, batch.observedBlock, batch.riskEpoch, batch.count);
     }
 
     /// @dev AssetNotListed, InvalidPrice, then PriceNotNewer (reverts if `strict`, else skipped with
     ///      PriceSkipped). Returns whether the price was stored.
-    function _applyPrice(PriceReport calldata p, bool strict) private returns (bool) {
+    function _applyPrice(PriceReport calldata p, bool strict) internal returns (bool) {
         address asset = p.asset;
         CollateralInfo storage info = _assets[asset];
         if (!info.listed) revert AssetNotListed(asset);
@@ -759,7 +546,7 @@ contract MarginEngine is IMarginEngine, EIP712 {
 
     /// @dev InvalidMarginReport, then NonceMismatch and ReportNotNewer (revert if `strict`, else skipped
     ///      with MarginReportSkipped). Returns whether the report was stored.
-    function _applyReport(MarginReport calldata r, bool strict) private returns (bool) {
+    function _applyReport(MarginReport calldata r, bool strict) internal returns (bool) {
         address account = r.account;
         uint128 initialMargin = r.initialMargin;
         uint128 maintenanceMargin = r.maintenanceMargin;
@@ -794,98 +581,6 @@ contract MarginEngine is IMarginEngine, EIP712 {
         return false;
     }
 
-    // ------------------------------------------------------------------ internals: margin
-
-    /// @dev Whether the stored report of `account` is fresh now.
-    function _reportFresh(StoredMarginReport memory s, uint48 nonce) private view returns (bool) {
-        if (s.observedBlock == 0 || s.positionsNonce != nonce || s.riskEpoch != _riskEpoch) return false;
-        uint256 clock = _clock();
-        return s.observedBlock <= clock && clock - s.observedBlock <= _params.maxReportAgeBlocks;
-    }
-
-    /// @dev Σ floor(floor(balance * price / 10**decimals) * weightBps / 10_000) over listed assets, with
-    ///      `overrideAsset`'s balance replaced if `useOverride` (a withdrawal's after-state). Prices
-    ///      count whatever their age; the first held asset (listing order) with a price older than
-    ///      maxPriceAgeBlocks is returned.
-    function _valuation(address account, address overrideAsset, uint256 overrideBalance, bool useOverride)
-        private
-        view
-        returns (uint256 weighted, address staleAsset, uint48 stalePriceBlock, bool stale)
-    {
-        uint256 maxAge = _params.maxPriceAgeBlocks;
-        uint256 clock = _clock();
-        mapping(address => uint256) storage holdings = _balances[account];
-        uint256 n = _assetList.length;
-        for (uint256 i; i < n; ++i) {
-            address asset = _assetList[i];
-            uint256 balance = (useOverride && asset == overrideAsset) ? overrideBalance : holdings[asset];
-            if (balance == 0) continue;
-            CollateralInfo memory info = _assets[asset];
-            uint256 pb = info.priceBlock;
-            if (!stale && (pb == 0 || pb > clock || clock - pb > maxAge)) {
-                (stale, staleAsset, stalePriceBlock) = (true, asset, info.priceBlock);
-            }
-            uint256 value = EngineMath.mulDiv(balance, info.price, 10 ** uint256(info.decimals));
-            weighted = EngineMath.addU(weighted, EngineMath.mulDiv(value, info.weightBps, EngineMath.BPS));
-        }
-    }
-
-    /// @dev NoFreshReport, StalePrice; then the equity.
-    function _freshEquity(address account, address overrideAsset, uint256 overrideBalance, bool useOverride)
-        private
-        view
-        returns (Fresh memory f)
-    {
-        StoredMarginReport memory s = _reports[account];
-        Account memory a = _accounts[account];
-        if (!_reportFresh(s, a.positionsNonce)) revert NoFreshReport(account);
-        (uint256 weighted, address staleAsset, uint48 stalePriceBlock, bool stale) =
-            _valuation(account, overrideAsset, overrideBalance, useOverride);
-        if (stale) revert StalePrice(staleAsset, stalePriceBlock);
-        f.equity = EngineMath.toInt256(weighted).add(a.cash).add(s.portfolioValue);
-        f.initialMargin = s.initialMargin;
-        f.maintenanceMargin = s.maintenanceMargin;
-    }
-
-    /// @dev NoFreshReport, StalePrice, BelowInitialMargin.
-    function _requireInitial(address account, address overrideAsset, uint256 overrideBalance, bool useOverride)
-        private
-        view
-    {
-        Fresh memory f = _freshEquity(account, overrideAsset, overrideBalance, useOverride);
-        if (f.equity < int256(uint256(f.initialMargin))) {
-            revert BelowInitialMargin(account, f.equity, f.initialMargin);
-        }
-    }
-
-    /// @dev equity * 10_000 < maintenanceMargin * liquidationThresholdBps.
-    function _belowThreshold(int256 equity, uint128 maintenanceMargin) private view returns (bool) {
-        uint256 requirement = uint256(maintenanceMargin) * _params.liquidationThresholdBps;
-        return equity.mul(int256(EngineMath.BPS)) < int256(requirement);
-    }
-
-    function _accountHealth(address account) private view returns (AccountHealth memory h) {
-        StoredMarginReport memory s = _reports[account];
-        Account memory a = _accounts[account];
-        h.reportFresh = _reportFresh(s, a.positionsNonce);
-        (uint256 weighted,,, bool stale) = _valuation(account, address(0), 0, false);
-        h.weightedCollateralValue = weighted;
-        h.cash = a.cash;
-        h.portfolioValue = s.portfolioValue;
-        h.equity = EngineMath.toInt256(weighted).add(a.cash).add(s.portfolioValue);
-        h.initialMargin = s.initialMargin;
-        h.maintenanceMargin = s.maintenanceMargin;
-        if (h.equity <= 0) {
-            h.marginRatioBps = 0;
-        } else if (s.maintenanceMargin == 0) {
-            h.marginRatioBps = type(uint256).max;
-        } else {
-            h.marginRatioBps = EngineMath.mulDiv(uint256(h.equity), EngineMath.BPS, s.maintenanceMargin);
-        }
-        h.pricesFresh = !stale;
-        h.liquidatable = h.reportFresh && h.pricesFresh && _belowThreshold(h.equity, s.maintenanceMargin);
-    }
-
     // ------------------------------------------------------------------ internals: positions
 
     /// @dev Whether moving a position from `before` to `after_` adds risk: its sign flips or its
@@ -895,22 +590,36 @@ contract MarginEngine is IMarginEngine, EIP712 {
         return flips || EngineMath.abs(after_) > EngineMath.abs(before);
     }
 
-    /// @dev Adds `size` to the position and `cashDelta` to the cash, bumps the nonce; returns the new
-    ///      position and nonce (ArithmeticOverflow if any of them overflows).
+    /// @dev Adds `size` to the position and `cashDelta` to the cash, bumps the nonce and counts open
+    ///      positions; returns the new position and nonce (ArithmeticOverflow if any of them overflows).
     function _applyPosition(address account, bytes32 id, int256 size, int256 cashDelta)
         private
         returns (int256 position, uint48 nonce)
     {
-        position = _positions[account][id].add(size);
+        int256 before = _positions[account][id];
+        position = before.add(size);
         Account storage a = _accounts[account];
-        int128 cash = int256(a.cash).add(cashDelta).toInt128();
-        nonce = a.positionsNonce;
+        Account memory m = a;
+        _setCash(a, m, _cashOf(m).add(cashDelta));
+        nonce = m.positionsNonce;
         if (nonce == type(uint48).max) revert ArithmeticOverflow();
         unchecked {
             ++nonce;
         }
-        a.cash = cash;
+        uint16 open = m.openPositions;
+        if (before == 0 && position != 0) {
+            if (open == type(uint16).max) revert ArithmeticOverflow();
+            unchecked {
+                ++open;
+            }
+        } else if (before != 0 && position == 0) {
+            // A non-zero position was counted when it opened.
+            unchecked {
+                --open;
+            }
+        }
         a.positionsNonce = nonce;
+        a.openPositions = open;
         _positions[account][id] = position;
     }
 
@@ -918,193 +627,5 @@ contract MarginEngine is IMarginEngine, EIP712 {
     function _moveLeg(address account, bytes32 id, int256 size, int256 cashDelta) private {
         (int256 newSize, uint48 nonce) = _applyPosition(account, id, size, cashDelta);
         emit PositionChanged(account, id, size, cashDelta, newSize, nonce);
-    }
-
-    function _usedThisBlock() private view returns (uint256) {
-        LiquidationGate memory g = _gate;
-        return g.blockNumber == uint48(_clock()) ? g.used : 0;
-    }
-
-    // ------------------------------------------------------------------ internals: governance
-
-    function _onlyAdmin() private view {
-        if (msg.sender != _admin) revert NotAdmin(msg.sender);
-    }
-
-    function _whenNotPaused() private view {
-        if (_paused) revert EnginePaused();
-    }
-
-    function _nonZero(address a) private pure {
-        if (a == address(0)) revert ZeroAddress();
-    }
-
-    function _onlyListed(address asset) private view {
-        if (!_assets[asset].listed) revert AssetNotListed(asset);
-    }
-
-    /// @dev Hard bounds [min, max] of the kinds that have numeric ones.
-    function _bounds(uint8 kind) private pure returns (bool has, uint256 min, uint256 max) {
-        if (kind == K_COLLATERAL_WEIGHT) return (true, 0, 10_000);
-        if (kind == K_LIST_COLLATERAL) return (true, 0, 36);
-        if (kind == K_LIQUIDATION_THRESHOLD) return (true, 10_000, 20_000);
-        if (kind == K_LIQUIDATION_PENALTY) return (true, 0, 1_500);
-        if (kind == K_MAX_REPORT_AGE || kind == K_MAX_PRICE_AGE) return (true, 1, 100_000);
-        if (kind == K_NOTIONAL_CAP) return (true, 1e18, 1e30);
-        if (kind == K_TIMELOCK_DELAY) return (true, 60, 2_592_000);
-        if (kind == K_BUMP_RISK_EPOCH) return (true, 0, 0);
-        return (false, 0, 0);
-    }
-
-    function _checkBounds(uint8 kind, uint256 value) private pure {
-        (bool has, uint256 min, uint256 max) = _bounds(kind);
-        if (has && (value < min || value > max)) revert ParameterOutOfBounds(kind, value, min, max);
-    }
-
-    function _checkQuorum(uint256 q, uint256 keeperCount) private pure {
-        if (q == 0 || q > keeperCount) revert QuorumOutOfRange(q, keeperCount);
-    }
-
-    /// @dev ZeroAddress, KeeperAlreadyRegistered, TooManyKeepers.
-    function _checkAddKeeper(address keeper) private view {
-        _nonZero(keeper);
-        if (_isKeeper[keeper]) revert KeeperAlreadyRegistered(keeper);
-        if (_keeperList.length >= MAX_KEEPERS) revert TooManyKeepers(MAX_KEEPERS);
-    }
-
-    /// @dev AssetAlreadyListed, TooManyCollateralAssets.
-    function _checkList(address asset) private view {
-        if (_assets[asset].listed) revert AssetAlreadyListed(asset);
-        if (_assetList.length >= MAX_COLLATERAL_ASSETS) revert TooManyCollateralAssets(MAX_COLLATERAL_ASSETS);
-    }
-
-    function _list(address asset, uint8 decimals, uint16 weightBps) private {
-        _assetList.push(asset);
-        CollateralInfo storage info = _assets[asset];
-        info.listed = true;
-        info.decimals = decimals;
-        info.weightBps = weightBps;
-    }
-
-    /// @dev The current value of scalar parameter `kind` (2..7).
-    function _param(uint8 kind) private view returns (uint256) {
-        RiskParams memory p = _params;
-        if (kind == K_LIQUIDATION_THRESHOLD) return p.liquidationThresholdBps;
-        if (kind == K_LIQUIDATION_PENALTY) return p.liquidationPenaltyBps;
-        if (kind == K_MAX_REPORT_AGE) return p.maxReportAgeBlocks;
-        if (kind == K_MAX_PRICE_AGE) return p.maxPriceAgeBlocks;
-        if (kind == K_TIMELOCK_DELAY) return p.timelockDelay;
-        return p.liquidationNotionalCapPerBlock;
-    }
-
-    /// @dev Whether `change` tightens risk (applies at once). A change equal to the current value is not.
-    function _isTightening(ParamChange calldata change) private view returns (bool) {
-        uint8 kind = change.kind;
-        uint256 value = change.value;
-        if (kind == K_COLLATERAL_WEIGHT) return value < _assets[change.target].weightBps;
-        if (kind == K_LIQUIDATION_THRESHOLD || kind == K_TIMELOCK_DELAY) return value > _param(kind);
-        if (kind == K_MAX_REPORT_AGE || kind == K_MAX_PRICE_AGE) return value < _param(kind);
-        if (kind == K_QUORUM) return value > _quorum;
-        return
-            kind == K_LIST_COLLATERAL || kind == K_REMOVE_KEEPER || kind == K_REMOVE_VENUE || kind == K_BUMP_RISK_EPOCH;
-    }
-
-    /// @dev The kind's own rules: ZeroAddress, ParameterOutOfBounds, AssetNotListed, AssetAlreadyListed,
-    ///      TooManyCollateralAssets, KeeperAlreadyRegistered, KeeperNotRegistered, TooManyKeepers,
-    ///      QuorumOutOfRange.
-    function _checkChange(ParamChange calldata change) private view {
-        uint8 kind = change.kind;
-        address target = change.target;
-        if (
-            kind == K_COLLATERAL_WEIGHT || kind == K_LIST_COLLATERAL
-                || (kind >= K_ADD_KEEPER && kind <= K_SET_PAUSE_GUARDIAN)
-        ) _nonZero(target);
-        _checkBounds(kind, change.value);
-        if (kind == K_COLLATERAL_WEIGHT) {
-            _onlyListed(target);
-        } else if (kind == K_LIST_COLLATERAL) {
-            _checkList(target);
-        } else if (kind == K_QUORUM) {
-            _checkQuorum(change.value, _keeperList.length);
-        } else if (kind == K_ADD_KEEPER) {
-            _checkAddKeeper(target);
-        } else if (kind == K_REMOVE_KEEPER) {
-            if (!_isKeeper[target]) revert KeeperNotRegistered(target);
-            // The set must keep at least `quorum` keepers.
-            _checkQuorum(_quorum, _keeperList.length - 1);
-        }
-    }
-
-    /// @dev Applies a checked change; ChangeApplied, then RiskEpochBumped for the kinds that bump it.
-    function _applyChange(ParamChange calldata change, bytes32 id) private {
-        uint8 kind = change.kind;
-        address target = change.target;
-        uint256 value = change.value;
-        // Bounds were checked: every narrowing below is exact.
-        if (kind == K_COLLATERAL_WEIGHT) {
-            _assets[target].weightBps = uint16(value);
-        } else if (kind == K_LIST_COLLATERAL) {
-            _list(target, uint8(value), 0);
-        } else if (kind == K_LIQUIDATION_THRESHOLD) {
-            _params.liquidationThresholdBps = uint16(value);
-        } else if (kind == K_LIQUIDATION_PENALTY) {
-            _params.liquidationPenaltyBps = uint16(value);
-        } else if (kind == K_MAX_REPORT_AGE) {
-            _params.maxReportAgeBlocks = uint32(value);
-        } else if (kind == K_MAX_PRICE_AGE) {
-            _params.maxPriceAgeBlocks = uint32(value);
-        } else if (kind == K_NOTIONAL_CAP) {
-            _params.liquidationNotionalCapPerBlock = uint128(value);
-        } else if (kind == K_TIMELOCK_DELAY) {
-            _params.timelockDelay = uint32(value);
-        } else if (kind == K_QUORUM) {
-            _quorum = uint8(value);
-        } else if (kind == K_ADD_KEEPER) {
-            _keeperList.push(target);
-            _isKeeper[target] = true;
-        } else if (kind == K_REMOVE_KEEPER) {
-            _removeKeeper(target);
-        } else if (kind == K_ADD_VENUE) {
-            _venues[target] = true;
-        } else if (kind == K_REMOVE_VENUE) {
-            _venues[target] = false;
-        } else if (kind == K_SET_ADMIN) {
-            _admin = target;
-        } else if (kind == K_SET_RISK_COUNCIL) {
-            _riskCouncil = target;
-        } else if (kind == K_SET_PAUSE_GUARDIAN) {
-            _pauseGuardian = target;
-        }
-        emit ChangeApplied(id, kind, target, value);
-        if (kind == K_QUORUM || kind == K_REMOVE_KEEPER || kind == K_BUMP_RISK_EPOCH) {
-            uint32 epoch = _riskEpoch;
-            if (epoch == type(uint32).max) revert ArithmeticOverflow();
-            unchecked {
-                ++epoch;
-            }
-            _riskEpoch = epoch;
-            emit RiskEpochBumped(epoch);
-        }
-    }
-
-    /// @dev Unregisters `keeper`, keeping the others in registration order.
-    function _removeKeeper(address keeper) private {
-        _isKeeper[keeper] = false;
-        uint256 n = _keeperList.length;
-        bool found;
-        for (uint256 i; i < n; ++i) {
-            address current = _keeperList[i];
-            if (found) {
-                _keeperList[i - 1] = current;
-            } else if (current == keeper) {
-                found = true;
-            }
-        }
-        if (found) _keeperList.pop();
-    }
-
-    /// @dev keccak256(abi.encode(kind, target, value, eta)).
-    function _changeId(ParamChange calldata change, uint64 eta) private pure returns (bytes32) {
-        return keccak256(abi.encode(change.kind, change.target, change.value, eta));
     }
 }

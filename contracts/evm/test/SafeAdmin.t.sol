@@ -92,8 +92,21 @@ contract SafeAdminTest is EngineBase {
         decimals[0] = 18;
         uint16[] memory weights = new uint16[](1);
         weights[0] = 9_000;
-        engine = new MarginEngine(
-            address(safe), COUNCIL, GUARDIAN, keeperAddrs, 2, _params(), assets, decimals, weights, new address[](0)
+        engine = IMarginEngine(
+            address(
+                new MarginEngine(
+                    address(safe),
+                    COUNCIL,
+                    GUARDIAN,
+                    keeperAddrs,
+                    2,
+                    _params(),
+                    assets,
+                    decimals,
+                    weights,
+                    new address[](0)
+                )
+            )
         );
     }
 

@@ -8,12 +8,12 @@
 use std::{fs, path::PathBuf};
 
 use alloy_primitives::{address, aliases::U48, keccak256, Address, LogData, B256, U256};
-use alloy_sol_types::{SolCall, SolError, SolEvent};
+use alloy_sol_types::{SolCall, SolError, SolEvent, SolValue};
 use margin_types::{
     abi::{
         encode_constructor_args, IMarginEngine, IMarginEngineErrors as E,
-        IMarginEngineEvents as Ev, LiquidationStep, MarginReport, PriceReport, ReportBatch,
-        RiskParams, StoredMarginReport,
+        IMarginEngineEvents as Ev, LiquidationStep, MarginReport, ParamChange, PriceReport,
+        ReportBatch, RiskParams, SettlementState, StoredMarginReport, TradeLeg,
     },
     eip712::{domain_separator, signing_digest, BatchLeaf, SignedStruct},
     merkle,
@@ -28,6 +28,7 @@ const ADMIN: Address = address!("000000000000000000000000000000000000a001");
 const RISK_COUNCIL: Address = address!("000000000000000000000000000000000000a002");
 const GUARDIAN: Address = address!("000000000000000000000000000000000000a003");
 const SUBMITTER: Address = address!("000000000000000000000000000000000000b0b0");
+const VENUE: Address = address!("000000000000000000000000000000000000b001");
 const USDC: Address = address!("0000000000000000000000000000000000007001");
 const WETH: Address = address!("0000000000000000000000000000000000007002");
 const UNLISTED: Address = address!("0000000000000000000000000000000000007999");
@@ -975,11 +976,221 @@ is the L2 block, ArbSys(0x64).arbBlockNumber(), never block.number (Arbitrum's L
 the Solidity twin on a chain without ArbSys (block.number = blockNumber); the Stylus engine with \
 ArbSys answering blockNumber and its block_number hostio (the L1 estimate) at a different number.";
 
+/// `step` from another sender.
+fn step_from(sender: Address, mut step: Value) -> Value {
+    step["sender"] = json!(sender);
+    step
+}
+
+/// Settlement without tokens (issue 12): a funding leg makes one account owe another; the
+/// winner's profit waits for the reserve; the loser holds nothing, so its bad debt is resolved
+/// (no insurance fund yet: all socialised, which wipes the only positive cash in a new cash
+/// epoch); the admin replaces the council at once, and a council cannot cancel a role change.
+fn settlement_cases(keys: &Keys) -> Vec<Value> {
+    let (winner, loser, council2, admin2) = (account(1), account(2), account(3), account(4));
+    let id = keccak256("ETH-PERP");
+    let hundred = 100 * E18 as i128;
+    let mut deploy = deploy(keys, 2);
+    deploy["constructorArgs"] = json!(hex(&encode_constructor_args(
+        ADMIN,
+        RISK_COUNCIL,
+        GUARDIAN,
+        keys.keepers.iter().map(KeeperSigner::address).collect(),
+        2,
+        &params(),
+        vec![USDC, WETH],
+        vec![6, 18],
+        vec![9_800, 9_000],
+        vec![VENUE],
+    )));
+    let list = IMarginEngine::listInstrumentCall { instrumentId: id, spec: "ETH".into() };
+    let legs = vec![
+        TradeLeg { account: winner, instrumentId: id, sizeDelta: 0, cashDelta: hundred },
+        TradeLeg { account: loser, instrumentId: id, sizeDelta: 0, cashDelta: -hundred },
+    ];
+    let changed = |account, cash, nonce: u64| {
+        Ev::PositionChanged {
+            account,
+            instrumentId: id,
+            sizeDelta: Default::default(),
+            cashDelta: alloy_primitives::I256::try_from(cash).expect("small"),
+            newSize: Default::default(),
+            positionsNonce: U48::from(nonce),
+        }
+        .encode_log_data()
+    };
+    let state = SettlementState {
+        settlementAsset: USDC,
+        cashReserve: U256::ZERO,
+        insuranceFund: U256::ZERO,
+        socialisedLoss: U256::from(100 * E18),
+        totalPositiveCash: U256::ZERO,
+        positiveCashRate: U256::from(E18),
+        seizureDiscountBps: 500,
+        insuranceShareBps: 5_000,
+        liquidatorMarginBps: 1_000,
+    };
+    let change_id = |kind: u8, target: Address, eta: u64| {
+        keccak256((U256::from(kind), target, U256::ZERO, U256::from(eta)).abi_encode())
+    };
+    let replace = ParamChange { kind: 14, target: council2, value: U256::ZERO };
+    let replace_id = change_id(14, council2, TIMESTAMP);
+    let role = ParamChange { kind: 13, target: admin2, value: U256::ZERO };
+    let eta = TIMESTAMP + 3_600;
+    let role_id = change_id(13, admin2, eta);
+    let steps = vec![
+        step_from(
+            ADMIN,
+            ok(
+                "listInstrument",
+                list.abi_encode(),
+                vec![
+                    Ev::InstrumentListed { instrumentId: id, spec: "ETH".into() }.encode_log_data()
+                ],
+            ),
+        ),
+        step_from(
+            VENUE,
+            ok(
+                "settleTrade",
+                IMarginEngine::settleTradeCall { legs }.abi_encode(),
+                vec![
+                    changed(winner, hundred, 1),
+                    changed(loser, -hundred, 1),
+                    Ev::TradeSettled { venue: VENUE, legs: U256::from(2) }.encode_log_data(),
+                ],
+            ),
+        ),
+        step_from(
+            winner,
+            revert(
+                "withdrawCash",
+                IMarginEngine::withdrawCashCall { amount: U256::from(1_000_000) }.abi_encode(),
+                E::InsufficientCashReserve { available: U256::ZERO, amount: U256::from(E18) },
+            ),
+        ),
+        step_from(
+            loser,
+            revert(
+                "repayDebt",
+                IMarginEngine::repayDebtCall { amount: U256::from(1) }.abi_encode(),
+                E::InsufficientCollateral {
+                    account: loser,
+                    asset: USDC,
+                    balance: U256::ZERO,
+                    amount: U256::from(1),
+                },
+            ),
+        ),
+        ok(
+            "resolveBadDebt",
+            IMarginEngine::resolveBadDebtCall { account: loser }.abi_encode(),
+            vec![Ev::BadDebtResolved {
+                account: loser,
+                debt: U256::from(100 * E18),
+                coveredByFund: U256::ZERO,
+                socialised: U256::from(100 * E18),
+                positiveCashRate: U256::from(E18),
+            }
+            .encode_log_data()],
+        ),
+        step(
+            "view:accountState",
+            DEPLOY_BLOCK,
+            IMarginEngine::accountStateCall { account: winner }.abi_encode(),
+            true,
+            IMarginEngine::accountStateCall::abi_encode_returns(
+                &IMarginEngine::accountStateReturn {
+                    positionsNonce: U48::from(1),
+                    cash: Default::default(),
+                    lastLiquidationBlock: U48::ZERO,
+                },
+            ),
+            vec![],
+        ),
+        step(
+            "view:settlementState",
+            DEPLOY_BLOCK,
+            IMarginEngine::settlementStateCall {}.abi_encode(),
+            true,
+            IMarginEngine::settlementStateCall::abi_encode_returns(&state),
+            vec![],
+        ),
+        step_from(
+            RISK_COUNCIL,
+            revert(
+                "proposeChange",
+                IMarginEngine::proposeChangeCall { change: replace.clone() }.abi_encode(),
+                E::NotAdmin { caller: RISK_COUNCIL },
+            ),
+        ),
+        step_from(ADMIN, {
+            let mut s = ok(
+                "proposeChange",
+                IMarginEngine::proposeChangeCall { change: replace }.abi_encode(),
+                vec![Ev::ChangeApplied {
+                    changeId: replace_id,
+                    kind: 14,
+                    target: council2,
+                    value: U256::ZERO,
+                }
+                .encode_log_data()],
+            );
+            s["returnData"] = json!(hex(&(replace_id, true).abi_encode()));
+            s
+        }),
+        step_from(ADMIN, {
+            let mut s = ok(
+                "proposeChange",
+                IMarginEngine::proposeChangeCall { change: role }.abi_encode(),
+                vec![Ev::ChangeQueued {
+                    changeId: role_id,
+                    kind: 13,
+                    target: admin2,
+                    value: U256::ZERO,
+                    eta,
+                }
+                .encode_log_data()],
+            );
+            s["returnData"] = json!(hex(&(role_id, false).abi_encode()));
+            s
+        }),
+        step_from(
+            council2,
+            revert(
+                "cancelChange",
+                IMarginEngine::cancelChangeCall { changeId: role_id }.abi_encode(),
+                E::NotAdmin { caller: council2 },
+            ),
+        ),
+        step_from(
+            RISK_COUNCIL,
+            revert(
+                "cancelChange",
+                IMarginEngine::cancelChangeCall { changeId: role_id }.abi_encode(),
+                E::NotRiskCouncilOrAdmin { caller: RISK_COUNCIL },
+            ),
+        ),
+    ];
+    vec![case(
+        "settlement_bad_debt_and_council_replacement",
+        true,
+        "A funding leg (cash only) makes account 2 owe account 1 100 USD; account 1's profit waits \
+         for the cash reserve; account 2 holds nothing, so its debt is resolved as bad debt (no \
+         fund: all socialised, which wipes account 1's positive cash in a new cash epoch); the \
+         admin replaces the council at once; neither council cancels a queued SetAdmin.",
+        deploy,
+        steps,
+        json!({"debt": "100e18", "socialised": "100e18", "newCouncil": council2}),
+    )]
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let k = keys();
     let mut cases = valid_batches(&k);
     cases.extend(proven_cases(&k));
     cases.extend(invalid_cases(&k));
+    cases.extend(settlement_cases(&k));
     let file = json!({
         "schema": 1,
         "warning": "TEST-ONLY KEYS: public on purpose, never fund or use them.",

@@ -50,6 +50,13 @@ alloy_sol_types::sol! {
     }
 
     #[derive(Debug, PartialEq, Eq, AbiType)]
+    struct SettlementState {
+        address settlementAsset; uint256 cashReserve; uint256 insuranceFund; uint256 socialisedLoss;
+        uint256 totalPositiveCash; uint256 positiveCashRate; uint16 seizureDiscountBps;
+        uint16 insuranceShareBps; uint16 liquidatorMarginBps;
+    }
+
+    #[derive(Debug, PartialEq, Eq, AbiType)]
     struct AccountHealth {
         uint256 weightedCollateralValue; int256 cash; int256 portfolioValue; int256 equity;
         uint256 initialMargin; uint256 maintenanceMargin; uint256 marginRatioBps;
@@ -82,5 +89,6 @@ same_fields! {
     RiskParams { liquidationThresholdBps, liquidationPenaltyBps, maxReportAgeBlocks, maxPriceAgeBlocks, timelockDelay, liquidationNotionalCapPerBlock }
     CollateralInfo { listed, decimals, weightBps, price, priceBlock }
     StoredMarginReport { portfolioValue, observedBlock, riskEpoch, positionsNonce, initialMargin, maintenanceMargin }
+    SettlementState { settlementAsset, cashReserve, insuranceFund, socialisedLoss, totalPositiveCash, positiveCashRate, seizureDiscountBps, insuranceShareBps, liquidatorMarginBps }
     AccountHealth { weightedCollateralValue, cash, portfolioValue, equity, initialMargin, maintenanceMargin, marginRatioBps, reportFresh, pricesFresh, liquidatable }
 }

@@ -103,6 +103,17 @@ engine_errors! {
     QuorumOutOfRange { quorum, keepers },
     AssetAlreadyListed { asset },
     TooManyCollateralAssets { max },
+    AssetDelisted { asset },
+    SettlementAssetFixed { asset },
+    InsufficientCash { account, cash, amount },
+    InsufficientCashReserve { available, amount },
+    NoDebt { account },
+    RepayExceedsDebt { account, debt, amount },
+    SeizureOutOfOrder { asset, expected },
+    NotBadDebt { account },
+    StepOlderThanReport { account, reportBlock, stepBlock },
+    LiquidatorBelowMaintenance { liquidator, equityAfter, requirementAfter },
+    AccountLiquidatable { account },
 }
 
 /// A revert of the engine: the ABI-encoded custom error (selector, then its words).
@@ -188,6 +199,6 @@ mod tests {
             assert_eq!(Vec::<u8>::from(from_sol(decoded)), data);
             checked += 1;
         }
-        assert_eq!(checked, 57);
+        assert_eq!(checked, 68);
     }
 }

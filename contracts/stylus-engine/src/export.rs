@@ -186,7 +186,7 @@ impl ExportedEngine {
         self.engine.position_of(account, instrument_id)
     }
 
-    pub fn account_state(&self, account: Address) -> (U48, I256, U48) {
+    pub fn account_state(&self, account: Address) -> Result<(U48, I256, U48), EngineError> {
         self.engine.account_state(account)
     }
 
@@ -216,5 +216,38 @@ impl ExportedEngine {
 
     pub fn clock_block(&self) -> U256 {
         self.engine.clock_block()
+    }
+
+    pub fn withdraw_cash(&mut self, amount: U256) -> Result<(), EngineError> {
+        self.engine.withdraw_cash(amount)
+    }
+
+    pub fn repay_debt(&mut self, amount: U256) -> Result<(), EngineError> {
+        self.engine.repay_debt(amount)
+    }
+
+    pub fn seize_collateral(
+        &mut self,
+        account: Address,
+        asset: Address,
+        amount: U256,
+    ) -> Result<(), EngineError> {
+        self.engine.seize_collateral(account, asset, amount)
+    }
+
+    pub fn resolve_bad_debt(&mut self, account: Address) -> Result<(), EngineError> {
+        self.engine.resolve_bad_debt(account)
+    }
+
+    pub fn settlement_state(&self) -> Result<SettlementState, EngineError> {
+        self.engine.settlement_state()
+    }
+
+    pub fn collateral_status(&self, asset: Address) -> (bool, U256) {
+        self.engine.collateral_status(asset)
+    }
+
+    pub fn open_positions(&self, account: Address) -> U256 {
+        self.engine.open_positions(account)
     }
 }

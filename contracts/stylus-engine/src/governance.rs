@@ -35,7 +35,11 @@ pub mod kind {
     pub const SET_RISK_COUNCIL: u8 = 14;
     pub const SET_PAUSE_GUARDIAN: u8 = 15;
     pub const BUMP_RISK_EPOCH: u8 = 16;
-    pub const LAST: u8 = BUMP_RISK_EPOCH;
+    pub const SEIZURE_DISCOUNT: u8 = 17;
+    pub const INSURANCE_SHARE: u8 = 18;
+    pub const LIQUIDATOR_MARGIN: u8 = 19;
+    pub const DELIST_COLLATERAL: u8 = 20;
+    pub const LAST: u8 = DELIST_COLLATERAL;
 }
 
 /// Hard bounds `[min, max]` of a kind's value, for the kinds that have numeric bounds.
@@ -52,7 +56,10 @@ pub fn bounds(kind: u8) -> Option<(U256, U256)> {
             uint!(1_000_000_000_000_000_000_000_000_000_000_U256),
         )),
         kind::TIMELOCK_DELAY => b(60, 2_592_000),
-        kind::BUMP_RISK_EPOCH => b(0, 0),
+        kind::BUMP_RISK_EPOCH | kind::DELIST_COLLATERAL => b(0, 0),
+        kind::SEIZURE_DISCOUNT => b(0, 2_000),
+        kind::INSURANCE_SHARE => b(0, 10_000),
+        kind::LIQUIDATOR_MARGIN => b(100, 10_000),
         _ => None,
     }
 }
@@ -83,7 +90,7 @@ pub fn change_id(kind: u8, target: Address, value: U256, eta: u64) -> B256 {
 }
 
 /// Roles, pause flag, risk epoch, parameters (slots 0-4) and the timelock queue (map
-/// [`tag::QUEUE`]: eta in bytes `[24..32]`).
+/// [`tag::QUEUE`]: kind `[23]`, eta `[24..32]`).
 pub struct Governance<'a>(pub &'a VM);
 
 const STATE: u64 = 3;
@@ -215,12 +222,20 @@ impl Governance<'_> {
         store::field(self.0, Self::queue_slot(id), 24, 8) as u64 // an 8-byte field
     }
 
-    /// Queues `id` at `eta` (ChangeAlreadyQueued if present).
-    pub fn enqueue(&mut self, id: B256, eta: u64) -> EngineResult<()> {
+    /// The kind of a queued change (0 if none).
+    pub fn queued_kind(&self, id: B256) -> u8 {
+        store::field(self.0, Self::queue_slot(id), 23, 1) as u8 // a 1-byte field
+    }
+
+    /// Queues `id` of `kind` at `eta` (ChangeAlreadyQueued if present).
+    pub fn enqueue(&mut self, id: B256, kind: u8, eta: u64) -> EngineResult<()> {
         if self.queued_eta(id) != 0 {
             return Err(E::ChangeAlreadyQueued { changeId: id }.into());
         }
-        store::set_field(self.0, Self::queue_slot(id), 24, 8, u128::from(eta));
+        let mut w = [0u8; 32];
+        store::put(&mut w, 23, 1, u128::from(kind));
+        store::put(&mut w, 24, 8, u128::from(eta));
+        store::save(self.0, Self::queue_slot(id), w);
         Ok(())
     }
 

@@ -12,12 +12,13 @@
 //! - [`vault`]: listed collateral, balances, weighted value, ERC-20 transfers;
 //! - [`ledger`]: positions, nonces, cash, instruments, venues;
 //! - [`liquidation`]: the per-block notional gate;
+//! - [`settlement`]: the settlement asset, cash reserve, insurance fund and positive-cash rate;
 //! - [`governance`]: roles, pause, risk epoch, parameters and their bounds, the timelock queue;
 //! - `engine/*`: the operations that combine them (batches, collateral and trades, margin
 //!   views, liquidation, governance changes), as `impl MarginEngine` blocks.
 //!
-//! Deployed, the engine is split into three contracts sharing its storage ([`router::Module`],
-//! `docs/stylus.md`): the engine delegatecalls a verifier module and an admin module.
+//! Deployed, the engine is split into four contracts sharing its storage ([`router::Module`],
+//! `docs/stylus.md`): the engine delegatecalls a verifier, a settlement and an admin module.
 //!
 //! Recovery sits behind `margin_types::quorum::Ecrecover`: on-chain the precompile
 //! ([`keepers::PrecompileRecover`]), in native tests k256 through the `*_with` entry points.
@@ -26,8 +27,14 @@
 // Each deployed artifact (engine, verifier module, admin module) compiles only its share of the
 // router's arms; the rest of the crate is then unused in that artifact, not dead.
 #![cfg_attr(target_arch = "wasm32", allow(dead_code, unused_imports))]
-#[cfg(all(feature = "admin-module", feature = "verifier-module"))]
-compile_error!("build one artifact at a time: `admin-module` or `verifier-module`, not both");
+#[cfg(any(
+    all(feature = "admin-module", feature = "verifier-module"),
+    all(feature = "admin-module", feature = "settlement-module"),
+    all(feature = "verifier-module", feature = "settlement-module")
+))]
+compile_error!(
+    "build one artifact at a time: `admin-module`, `verifier-module` or `settlement-module`"
+);
 
 #[macro_use]
 extern crate alloc;
@@ -44,6 +51,7 @@ pub mod liquidation;
 pub mod math;
 pub mod reports;
 pub mod router;
+pub mod settlement;
 pub mod store;
 pub mod vault;
 pub mod words;
@@ -57,7 +65,7 @@ use stylus_sdk::prelude::*;
 
 pub use crate::abi::{
     AccountHealth, CollateralInfo, LiquidationStep, MarginReport, ParamChange, PriceReport,
-    ReportBatch, RiskParams, StoredMarginReport, TradeLeg,
+    ReportBatch, RiskParams, SettlementState, StoredMarginReport, TradeLeg,
 };
 pub use crate::engine::{ARB_BLOCK_NUMBER, ARB_SYS};
 pub use crate::errors::{EngineError, EngineResult};
@@ -66,6 +74,7 @@ use crate::keepers::{KeeperSet, PrecompileRecover};
 use crate::ledger::PositionsLedger;
 use crate::liquidation::LiquidationGate;
 use crate::reports::ReportStore;
+use crate::settlement::SettlementBook;
 use crate::vault::CollateralVault;
 
 /// The engine: the host, over which every module reads and writes its hand-packed slots
@@ -101,6 +110,10 @@ impl MarginEngine {
 
     pub(crate) fn liquidations(&self) -> LiquidationGate<'_> {
         LiquidationGate(self.vm())
+    }
+
+    pub(crate) fn settlement(&self) -> SettlementBook<'_> {
+        SettlementBook(self.vm())
     }
 }
 
@@ -168,6 +181,33 @@ impl MarginEngine {
     /// Pays `amount` of `asset` out to the caller, margin permitting.
     pub fn withdraw(&mut self, asset: Address, amount: U256) -> Result<(), EngineError> {
         self._withdraw(asset, amount)
+    }
+
+    // ------------------------------------------------------------------ settlement
+
+    /// Pays `amount` units of the settlement asset out of the caller's positive cash.
+    pub fn withdraw_cash(&mut self, amount: U256) -> Result<(), EngineError> {
+        self._withdraw_cash(amount)
+    }
+
+    /// Repays debt with `amount` units of the caller's own settlement-asset balance.
+    pub fn repay_debt(&mut self, amount: U256) -> Result<(), EngineError> {
+        self._repay_debt(amount)
+    }
+
+    /// Collects a liquidatable account's debt from its collateral, in the planner's order.
+    pub fn seize_collateral(
+        &mut self,
+        account: Address,
+        asset: Address,
+        amount: U256,
+    ) -> Result<(), EngineError> {
+        self._seize_collateral(account, asset, amount)
+    }
+
+    /// Writes off an account's bad debt (insurance fund, then socialised).
+    pub fn resolve_bad_debt(&mut self, account: Address) -> Result<(), EngineError> {
+        self._resolve_bad_debt(account)
     }
 
     // ------------------------------------------------------------------ positions
@@ -289,8 +329,9 @@ impl MarginEngine {
     }
 
     /// `account`'s positions nonce, signed cash and the block of its last liquidation step.
-    pub fn account_state(&self, account: Address) -> (U48, I256, U48) {
-        self.ledger().account(account)
+    pub fn account_state(&self, account: Address) -> Result<(U48, I256, U48), EngineError> {
+        let (nonce, last) = self.ledger().account(account);
+        Ok((nonce, self._cash(account)?, last))
     }
 
     /// The margin report stored for `account` (zeros if none).
@@ -327,6 +368,33 @@ impl MarginEngine {
     pub fn clock_block(&self) -> U256 {
         U256::from(self._clock())
     }
+
+    /// The settlement asset, cash reserve, insurance fund, socialised losses and parameters.
+    pub fn settlement_state(&self) -> Result<SettlementState, EngineError> {
+        let s = self.settlement();
+        let bps = |kind| s.param(kind).as_limbs()[0] as u16; // 16-bit fields
+        Ok(SettlementState {
+            settlementAsset: s.asset(),
+            cashReserve: s.reserve(),
+            insuranceFund: s.fund(),
+            socialisedLoss: s.socialised(),
+            totalPositiveCash: s.cash_of_shares(s.shares())?,
+            positiveCashRate: s.rate(),
+            seizureDiscountBps: bps(governance::kind::SEIZURE_DISCOUNT),
+            insuranceShareBps: bps(governance::kind::INSURANCE_SHARE),
+            liquidatorMarginBps: bps(governance::kind::LIQUIDATOR_MARGIN),
+        })
+    }
+
+    /// Whether `asset` is winding down, and the engine-wide Σ balances of it.
+    pub fn collateral_status(&self, asset: Address) -> (bool, U256) {
+        (self.vault().winding_down(asset), self.vault().total(asset))
+    }
+
+    /// How many instruments `account` holds a non-zero position in.
+    pub fn open_positions(&self, account: Address) -> U256 {
+        U256::from(self.ledger().open_positions(account))
+    }
 }
 
 // The engine is the contract's one top-level storage, rooted at slot 0: what TopLevelStorage
@@ -349,15 +417,19 @@ fn run(input: Vec<u8>, host: stylus_sdk::host::VM) -> Result<Vec<u8>, Vec<u8>> {
     };
     if input.get(..4) == Some(&stylus_sdk::abi::CONSTRUCTOR_SELECTOR.to_be_bytes()[..]) {
         // The engine delegates its constructor to the admin module, which runs it on the
-        // engine's storage; the verifier module has none.
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        // engine's storage; the verifier and settlement modules have none.
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         return router::forward(&host, router::Module::Admin.address(), &input);
         #[cfg(feature = "admin-module")]
         {
             engine.check_constructor_slot()?;
             return router::construct(&mut engine, &input[4..]);
         }
-        #[cfg(feature = "verifier-module")]
+        #[cfg(any(feature = "verifier-module", feature = "settlement-module"))]
         return Err(Vec::new());
     }
     router::dispatch(&mut engine, &mut PrecompileRecover(&host), &input)
@@ -372,7 +444,11 @@ pub extern "C" fn user_entrypoint(len: usize) -> usize {
     let host = stylus_sdk::host::VM { host: stylus_sdk::host::WasmVM {} };
     // Reentrancy is refused at the engine's entry. A module runs only by delegatecall from the
     // engine, which Nitro does not count as a frame: its flag equals the engine's, already checked.
-    #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+    #[cfg(not(any(
+        feature = "admin-module",
+        feature = "verifier-module",
+        feature = "settlement-module"
+    )))]
     if host.msg_reentrant() {
         return 1;
     }

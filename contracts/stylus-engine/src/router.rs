@@ -276,6 +276,13 @@ selectors! {
     QUEUED_CHANGE_ETA = queuedChangeEtaCall;
     LIQUIDATED_NOTIONAL_THIS_BLOCK = liquidatedNotionalThisBlockCall;
     CLOCK_BLOCK = clockBlockCall;
+    WITHDRAW_CASH = withdrawCashCall;
+    REPAY_DEBT = repayDebtCall;
+    SEIZE_COLLATERAL = seizeCollateralCall;
+    RESOLVE_BAD_DEBT = resolveBadDebtCall;
+    SETTLEMENT_STATE = settlementStateCall;
+    COLLATERAL_STATUS = collateralStatusCall;
+    OPEN_POSITIONS = openPositionsCall;
 }
 
 /// Runs the constructor on its ABI-encoded arguments (no selector).
@@ -318,24 +325,26 @@ pub fn construct(engine: &mut MarginEngine, args: &[u8]) -> Result<Vec<u8>, Vec<
 }
 
 /// The cooperating contracts the deployed engine delegates to (see `docs/stylus.md`): the
-/// engine's code serves collateral, trades and every view; the verifier module the quorum-signed
-/// paths (batches, roots, proven reports and prices, liquidation); the admin module governance
-/// and the constructor. All three share the engine's storage (layout in [`crate::store`]).
+/// engine's code serves collateral, cash, trades and every view; the verifier module the
+/// quorum-signed reports (batches, roots, proven reports and prices); the settlement module
+/// liquidation, seizure and bad debt; the admin module governance and the constructor. All four
+/// share the engine's storage (layout in [`crate::store`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Module {
-    /// postBatch, attestRoot, postMarginReport, postPriceReport, liquidate.
+    /// postBatch, attestRoot, postMarginReport, postPriceReport.
     Verifier,
     /// proposeChange, executeChange, cancelChange, listInstrument, pause, unpause, constructor.
     Admin,
+    /// liquidate, seizeCollateral, resolveBadDebt.
+    Settlement,
 }
 
 /// The module serving `selector` in the deployed split (`None`: the engine's own code).
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub fn module_of(selector: u32) -> Option<Module> {
     match selector {
-        POST_BATCH | ATTEST_ROOT | POST_MARGIN_REPORT | POST_PRICE_REPORT | LIQUIDATE => {
-            Some(Module::Verifier)
-        }
+        POST_BATCH | ATTEST_ROOT | POST_MARGIN_REPORT | POST_PRICE_REPORT => Some(Module::Verifier),
+        LIQUIDATE | SEIZE_COLLATERAL | RESOLVE_BAD_DEBT => Some(Module::Settlement),
         PROPOSE_CHANGE | EXECUTE_CHANGE | CANCEL_CHANGE | LIST_INSTRUMENT | PAUSE | UNPAUSE => {
             Some(Module::Admin)
         }
@@ -366,11 +375,13 @@ const fn parse_address(text: Option<&str>) -> Option<Address> {
 
 impl Module {
     /// The module's address, fixed when the engine is built (`MARGIN_ENGINE_VERIFIER_MODULE`,
-    /// `MARGIN_ENGINE_ADMIN_MODULE`); `None` if the build did not set it.
+    /// `MARGIN_ENGINE_ADMIN_MODULE`, `MARGIN_ENGINE_SETTLEMENT_MODULE`); `None` if the build did
+    /// not set it.
     pub const fn address(self) -> Option<Address> {
         match self {
             Module::Verifier => parse_address(option_env!("MARGIN_ENGINE_VERIFIER_MODULE")),
             Module::Admin => parse_address(option_env!("MARGIN_ENGINE_ADMIN_MODULE")),
+            Module::Settlement => parse_address(option_env!("MARGIN_ENGINE_SETTLEMENT_MODULE")),
         }
     }
 }
@@ -402,7 +413,11 @@ pub fn dispatch<R: Ecrecover>(
 ) -> Result<Vec<u8>, Vec<u8>> {
     #[cfg(all(
         target_arch = "wasm32",
-        not(any(feature = "admin-module", feature = "verifier-module"))
+        not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        ))
     ))]
     if let Some(module) =
         calldata.get(..4).and_then(|s| s.try_into().ok()).and_then(|s| module_of(sel(s)))
@@ -428,7 +443,11 @@ fn route<R: Ecrecover>(
     Ok(match sel(selector) {
         #[cfg(any(
             feature = "verifier-module",
-            not(any(target_arch = "wasm32", feature = "admin-module"))
+            not(any(
+                target_arch = "wasm32",
+                feature = "admin-module",
+                feature = "settlement-module"
+            ))
         ))]
         POST_BATCH => {
             let batch = a.batch()?;
@@ -440,7 +459,11 @@ fn route<R: Ecrecover>(
         }
         #[cfg(any(
             feature = "verifier-module",
-            not(any(target_arch = "wasm32", feature = "admin-module"))
+            not(any(
+                target_arch = "wasm32",
+                feature = "admin-module",
+                feature = "settlement-module"
+            ))
         ))]
         ATTEST_ROOT => {
             let batch = a.batch()?;
@@ -449,7 +472,11 @@ fn route<R: Ecrecover>(
         }
         #[cfg(any(
             feature = "verifier-module",
-            not(any(target_arch = "wasm32", feature = "admin-module"))
+            not(any(
+                target_arch = "wasm32",
+                feature = "admin-module",
+                feature = "settlement-module"
+            ))
         ))]
         POST_MARGIN_REPORT => {
             let (report, root, proof) = (a.report()?, a.b256(7)?, a.array(8, 1, Words::b256_elem)?);
@@ -457,21 +484,41 @@ fn route<R: Ecrecover>(
         }
         #[cfg(any(
             feature = "verifier-module",
-            not(any(target_arch = "wasm32", feature = "admin-module"))
+            not(any(
+                target_arch = "wasm32",
+                feature = "admin-module",
+                feature = "settlement-module"
+            ))
         ))]
         POST_PRICE_REPORT => {
             let (price, root, proof) = (a.price()?, a.b256(3)?, a.array(4, 1, Words::b256_elem)?);
             none(e.post_price_report(price, root, proof))
         }
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         DEPOSIT => none(e.deposit(a.address(0)?, a.uint(1, 256)?)),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         WITHDRAW => none(e.withdraw(a.address(0)?, a.uint(1, 256)?)),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         SETTLE_TRADE => none(e.settle_trade(a.array(0, 4, Words::leg)?)),
         #[cfg(any(
-            feature = "verifier-module",
-            not(any(target_arch = "wasm32", feature = "admin-module"))
+            feature = "settlement-module",
+            not(any(
+                target_arch = "wasm32",
+                feature = "admin-module",
+                feature = "verifier-module"
+            ))
         ))]
         LIQUIDATE => {
             let (step, root, proof) = (a.step()?, a.b256(7)?, a.array(8, 1, Words::b256_elem)?);
@@ -479,24 +526,40 @@ fn route<R: Ecrecover>(
         }
         #[cfg(any(
             feature = "admin-module",
-            not(any(target_arch = "wasm32", feature = "verifier-module"))
+            not(any(
+                target_arch = "wasm32",
+                feature = "verifier-module",
+                feature = "settlement-module"
+            ))
         ))]
         PROPOSE_CHANGE => {
             e.propose_change(a.change()?).map(|(id, applied)| ret(&[id.word(), applied.word()]))
         }
         #[cfg(any(
             feature = "admin-module",
-            not(any(target_arch = "wasm32", feature = "verifier-module"))
+            not(any(
+                target_arch = "wasm32",
+                feature = "verifier-module",
+                feature = "settlement-module"
+            ))
         ))]
         EXECUTE_CHANGE => none(e.execute_change(a.change()?, a.u64(3, 64)?)),
         #[cfg(any(
             feature = "admin-module",
-            not(any(target_arch = "wasm32", feature = "verifier-module"))
+            not(any(
+                target_arch = "wasm32",
+                feature = "verifier-module",
+                feature = "settlement-module"
+            ))
         ))]
         CANCEL_CHANGE => none(e.cancel_change(a.b256(0)?)),
         #[cfg(any(
             feature = "admin-module",
-            not(any(target_arch = "wasm32", feature = "verifier-module"))
+            not(any(
+                target_arch = "wasm32",
+                feature = "verifier-module",
+                feature = "settlement-module"
+            ))
         ))]
         LIST_INSTRUMENT => {
             let (id, spec) = (a.b256(0)?, a.bytes(1)?);
@@ -504,38 +567,90 @@ fn route<R: Ecrecover>(
         }
         #[cfg(any(
             feature = "admin-module",
-            not(any(target_arch = "wasm32", feature = "verifier-module"))
+            not(any(
+                target_arch = "wasm32",
+                feature = "verifier-module",
+                feature = "settlement-module"
+            ))
         ))]
         PAUSE => none(e.pause()),
         #[cfg(any(
             feature = "admin-module",
-            not(any(target_arch = "wasm32", feature = "verifier-module"))
+            not(any(
+                target_arch = "wasm32",
+                feature = "verifier-module",
+                feature = "settlement-module"
+            ))
         ))]
         UNPAUSE => none(e.unpause()),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         DOMAIN_SEPARATOR => Ok(ret(&[e.domain_separator().word()])),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         RISK_EPOCH => Ok(ret(&[e.risk_epoch().word()])),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         KEEPERS => Ok(ret_addresses(&e.keepers())),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         QUORUM => Ok(ret(&[e.quorum().word()])),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         RISK_PARAMS => Ok(risk_params_words(&e.risk_params())),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         ROLES => {
             let (admin, council, guardian) = e.roles();
             Ok(ret(&[admin.word(), council.word(), guardian.word()]))
         }
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         PAUSED => Ok(ret(&[e.paused().word()])),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         IS_VENUE => Ok(ret(&[e.is_venue(a.address(0)?).word()])),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         IS_INSTRUMENT_LISTED => Ok(ret(&[e.is_instrument_listed(a.b256(0)?).word()])),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         COLLATERAL_ASSETS => Ok(ret_addresses(&e.collateral_assets())),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         COLLATERAL_INFO => {
             let i = e.collateral_info(a.address(0)?);
             Ok(ret(&[
@@ -546,16 +661,33 @@ fn route<R: Ecrecover>(
                 i.priceBlock.word(),
             ]))
         }
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         COLLATERAL_BALANCE => Ok(ret(&[e.collateral_balance(a.address(0)?, a.address(1)?).word()])),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         POSITION_OF => Ok(ret(&[e.position_of(a.address(0)?, a.b256(1)?).word()])),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         ACCOUNT_STATE => {
-            let (nonce, cash, last): (U48, I256, U48) = e.account_state(a.address(0)?);
-            Ok(ret(&[nonce.word(), cash.word(), last.word()]))
+            e.account_state(a.address(0)?).map(|(nonce, cash, last): (U48, I256, U48)| {
+                ret(&[nonce.word(), cash.word(), last.word()])
+            })
         }
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         MARGIN_REPORT_OF => {
             let r = e.margin_report_of(a.address(0)?);
             Ok(ret(&[
@@ -567,7 +699,11 @@ fn route<R: Ecrecover>(
                 r.maintenanceMargin.word(),
             ]))
         }
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         ACCOUNT_HEALTH => e.account_health(a.address(0)?).map(|h| {
             ret(&[
                 h.weightedCollateralValue.word(),
@@ -582,19 +718,102 @@ fn route<R: Ecrecover>(
                 h.liquidatable.word(),
             ])
         }),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         IS_LIQUIDATABLE => e.is_liquidatable(a.address(0)?).map(|b| ret(&[b.word()])),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         ATTESTED_ROOT => {
             let (block, epoch) = e.attested_root(a.b256(0)?);
             Ok(ret(&[block.word(), epoch.word()]))
         }
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         QUEUED_CHANGE_ETA => Ok(ret(&[e.queued_change_eta(a.b256(0)?).word()])),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         LIQUIDATED_NOTIONAL_THIS_BLOCK => Ok(ret(&[e.liquidated_notional_this_block().word()])),
-        #[cfg(not(any(feature = "admin-module", feature = "verifier-module")))]
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
         CLOCK_BLOCK => Ok(ret(&[e.clock_block().word()])),
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
+        WITHDRAW_CASH => none(e.withdraw_cash(a.uint(0, 256)?)),
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
+        REPAY_DEBT => none(e.repay_debt(a.uint(0, 256)?)),
+        #[cfg(any(
+            feature = "settlement-module",
+            not(any(
+                target_arch = "wasm32",
+                feature = "admin-module",
+                feature = "verifier-module"
+            ))
+        ))]
+        SEIZE_COLLATERAL => none(e.seize_collateral(a.address(0)?, a.address(1)?, a.uint(2, 256)?)),
+        #[cfg(any(
+            feature = "settlement-module",
+            not(any(
+                target_arch = "wasm32",
+                feature = "admin-module",
+                feature = "verifier-module"
+            ))
+        ))]
+        RESOLVE_BAD_DEBT => none(e.resolve_bad_debt(a.address(0)?)),
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
+        SETTLEMENT_STATE => e.settlement_state().map(|s| {
+            ret(&[
+                s.settlementAsset.word(),
+                s.cashReserve.word(),
+                s.insuranceFund.word(),
+                s.socialisedLoss.word(),
+                s.totalPositiveCash.word(),
+                s.positiveCashRate.word(),
+                s.seizureDiscountBps.word(),
+                s.insuranceShareBps.word(),
+                s.liquidatorMarginBps.word(),
+            ])
+        }),
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
+        COLLATERAL_STATUS => {
+            let (winding_down, engine_balance) = e.collateral_status(a.address(0)?);
+            Ok(ret(&[winding_down.word(), engine_balance.word()]))
+        }
+        #[cfg(not(any(
+            feature = "admin-module",
+            feature = "verifier-module",
+            feature = "settlement-module"
+        )))]
+        OPEN_POSITIONS => Ok(ret(&[e.open_positions(a.address(0)?).word()])),
         _ => return Err(Malformed),
     })
 }

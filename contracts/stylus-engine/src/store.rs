@@ -16,6 +16,7 @@
 //! | 5 | liquidation gate: used `[0..16]`, block `[26..32]` |
 //! | 6 | keeper count `[31]`, quorum `[30]` |
 //! | 7 | collateral asset count `[31]` |
+//! | 8-13 | settlement: S and its parameters, cash reserve, insurance fund, socialised loss, positive-cash shares and rate (`settlement.rs`) |
 //! | `0x1000 + i` | keeper `i` (registration order) |
 //! | `0x2000 + i` | collateral asset `i` (listing order) |
 //! | map [`tag`] | see each module |
@@ -37,6 +38,7 @@ pub mod tag {
     pub const REPORT: u8 = 8;
     pub const ROOT: u8 = 9;
     pub const QUEUE: u8 = 10;
+    pub const ASSET_TOTAL: u8 = 11;
 }
 
 /// A 32-byte storage word.

@@ -21,8 +21,9 @@ use crate::store::{self, slot, tag};
 pub const MAX_COLLATERAL_ASSETS: usize = 16;
 
 /// Listed assets (slots `0x2000 + i`, count in slot 7 `[31]`), each asset's listing (map
-/// [`tag::ASSET`]: priceBlock `[6..12]`, price `[12..28]`, weightBps `[28..30]`, decimals
-/// `[30]`, listed `[31]`) and balances (map [`tag::BALANCE`] by account and asset).
+/// [`tag::ASSET`]: windingDown `[5]`, priceBlock `[6..12]`, price `[12..28]`, weightBps
+/// `[28..30]`, decimals `[30]`, listed `[31]`), balances (map [`tag::BALANCE`] by account and
+/// asset) and each asset's Σ balances (map [`tag::ASSET_TOTAL`]).
 pub struct CollateralVault<'a>(pub &'a VM);
 
 const COUNT: u64 = 7;
@@ -36,20 +37,27 @@ fn balance_slot(account: Address, asset: Address) -> U256 {
     store::map_slot(tag::BALANCE, &store::address_word(account), &store::address_word(asset))
 }
 
+fn total_slot(asset: Address) -> U256 {
+    store::map_slot(tag::ASSET_TOTAL, &store::address_word(asset), &[0; 32])
+}
+
 /// An account's weighted collateral value and the first held asset without a fresh price.
 pub struct Valuation {
     /// Σ floor(floor(balance * price / 10**decimals) * weightBps / 10_000).
     pub weighted: U256,
+    /// The same sum over the assets with a fresh price only (stale ones at zero): what
+    /// liquidation sees.
+    pub weighted_fresh: U256,
     /// The first held asset (listing order) whose price is older than maxPriceAgeBlocks.
     pub stale: Option<(Address, U48)>,
 }
 
 impl CollateralVault<'_> {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         store::field(self.0, slot(COUNT), 31, 1) as usize // a 1-byte field
     }
 
-    fn at(&self, i: usize) -> Address {
+    pub(crate) fn at(&self, i: usize) -> Address {
         store::address(&store::load(self.0, slot(LIST + i as u64)))
     }
 
@@ -136,9 +144,52 @@ impl CollateralVault<'_> {
         Ok(())
     }
 
-    /// Sets a balance (the caller checked it covers a debit).
+    /// Sets a balance (the caller checked it covers a debit), keeping the asset's Σ balances
+    /// (bounded by the tokens the engine holds, so it cannot overflow when the balance did not).
     pub fn set_balance(&mut self, account: Address, asset: Address, balance: U256) {
+        let old = self.balance(account, asset);
+        let total = self.total(asset).wrapping_sub(old).wrapping_add(balance);
+        store::save(self.0, total_slot(asset), total.to_be_bytes::<32>());
         store::save(self.0, balance_slot(account, asset), balance.to_be_bytes::<32>());
+    }
+
+    /// Σ balances of `asset` over every account.
+    pub fn total(&self, asset: Address) -> U256 {
+        U256::from_be_bytes(store::load(self.0, total_slot(asset)))
+    }
+
+    /// Whether `asset` is winding down after a delisting.
+    pub fn winding_down(&self, asset: Address) -> bool {
+        store::field(self.0, info_slot(asset), 5, 1) != 0
+    }
+
+    /// Delists `asset` (listed, checked by the caller): it winds down, and leaves the list at once
+    /// if the engine holds none of it (the others keep their order; its listing is cleared).
+    pub fn delist(&mut self, asset: Address) {
+        if !self.total(asset).is_zero() {
+            store::set_field(self.0, info_slot(asset), 5, 1, 1);
+            return;
+        }
+        let len = self.len();
+        let mut found = false;
+        for i in 0..len {
+            if found {
+                let next = store::load(self.0, slot(LIST + i as u64));
+                store::save(self.0, slot(LIST + i as u64 - 1), next);
+            } else if self.at(i) == asset {
+                found = true;
+            }
+        }
+        store::save(self.0, slot(LIST + len as u64 - 1), [0; 32]); // listed: len >= 1
+        store::set_field(self.0, slot(COUNT), 31, 1, len as u128 - 1);
+        store::save(self.0, info_slot(asset), [0; 32]);
+    }
+
+    /// Whether `info`'s price is fresh at `block` (observed, not in the future, within
+    /// `max_price_age` blocks).
+    pub fn fresh(info: &CollateralInfo, block: u64, max_price_age: u32) -> bool {
+        let pb = u48_value(info.priceBlock);
+        !(pb == 0 || pb > block || block - pb > u64::from(max_price_age))
     }
 
     /// The weighted collateral value of `account`, with `asset`'s balance replaced by
@@ -152,6 +203,7 @@ impl CollateralVault<'_> {
         max_price_age: u32,
     ) -> EngineResult<Valuation> {
         let mut weighted = U256::ZERO;
+        let mut weighted_fresh = U256::ZERO;
         let mut stale = None;
         for i in 0..self.len() {
             let asset = self.at(i);
@@ -163,15 +215,19 @@ impl CollateralVault<'_> {
                 continue;
             }
             let info = self.info(asset);
-            let pb = u48_value(info.priceBlock);
-            if stale.is_none() && (pb == 0 || pb > block || block - pb > u64::from(max_price_age)) {
+            let fresh = Self::fresh(&info, block, max_price_age);
+            if stale.is_none() && !fresh {
                 stale = Some((asset, info.priceBlock));
             }
             let value = mul_div(balance, U256::from(info.price), pow10(info.decimals))?;
             let weight = U256::from(info.weightBps);
-            weighted = weighted.checked_add(mul_div(value, weight, BPS)?).ok_or_else(overflow)?;
+            let term = mul_div(value, weight, BPS)?;
+            weighted = weighted.checked_add(term).ok_or_else(overflow)?;
+            if fresh {
+                weighted_fresh = weighted_fresh.checked_add(term).ok_or_else(overflow)?;
+            }
         }
-        Ok(Valuation { weighted, stale })
+        Ok(Valuation { weighted, weighted_fresh, stale })
     }
 }
 

@@ -133,6 +133,11 @@ events! {
     RiskEpochBumped [] [riskEpoch];
     EnginePausedBy [by] [];
     EngineUnpausedBy [by] [];
+    CashWithdrawn [account] [cashAmount, tokenAmount];
+    DebtRepaid [account] [cashAmount];
+    CollateralSeized [account, liquidator, asset] [seized, debtRepaid];
+    InsuranceFundCredited [account] [amount, fundBalance];
+    BadDebtResolved [account] [debt, coveredByFund, socialised, positiveCashRate];
 }
 
 /// `InstrumentListed(bytes32 indexed instrumentId, bytes spec)`: the one event with dynamic data.

@@ -7,6 +7,7 @@ mod support;
 
 use alloy_primitives::aliases::U48;
 use alloy_primitives::{address, Address, Bytes, B256, I256, U256};
+use alloy_sol_types::SolCall;
 use margin_types::abi::IMarginEngine as I;
 use margin_types::abi::IMarginEngineErrors as E;
 use margin_types::abi::{LiquidationStep, ParamChange};
@@ -319,7 +320,7 @@ fn zero_address() {
 fn asset_already_listed() {
     let mut w = World::new();
     reverts(&w.propose(ADMIN, change(1, USDC, 6)), E::AssetAlreadyListed { asset: USDC });
-    reverts(&w.propose(COUNCIL, change(1, WETH, 18)), E::AssetAlreadyListed { asset: WETH });
+    reverts(&w.propose(ADMIN, change(1, WETH, 18)), E::AssetAlreadyListed { asset: WETH });
     let args = Args {
         assets: vec![USDC, USDC],
         decimals: vec![6, 6],
@@ -333,9 +334,10 @@ fn asset_already_listed() {
 #[test]
 fn too_many_collateral_assets() {
     let mut w = World::new();
+    // Listing is loosening: queued, then executed (bounds checked again on execution).
     for i in 0..14u64 {
         let asset = Address::left_padding_from(&(0x8000 + i).to_be_bytes());
-        ok(&w.propose(ADMIN, change(1, asset, 18)));
+        w.execute(change(1, asset, 18));
     }
     assert_eq!(w.view(I::collateralAssetsCall {}).len(), 16);
     let extra = address!("0000000000000000000000000000000000004444");
@@ -505,7 +507,7 @@ fn role_changes_move_the_gates() {
         address!("0000000000000000000000000000000000006666"),
         address!("0000000000000000000000000000000000007777"),
     );
-    w.execute(change(14, council2, 0));
+    ok(&w.propose(ADMIN, change(14, council2, 0))); // at once, admin only
     w.execute(change(15, guardian2, 0));
     w.execute(change(13, admin2, 0));
     assert_roles(&mut w, admin2, council2, guardian2);
@@ -581,4 +583,232 @@ fn keeper_signatures_and_liquidators_are_checked() {
 
 fn keccak(s: &str) -> B256 {
     alloy_primitives::keccak256(s)
+}
+
+// ---------------------------------------------------------------------------------- settlement
+
+/// A listed asset with no price and no weight (listed behind the timelock).
+const DOGE: Address = address!("0000000000000000000000000000000000007003");
+
+fn cash_of(w: &mut World, account: Address) -> I256 {
+    w.view(I::accountStateCall { account }).cash
+}
+
+/// A funding leg (size 0, cash only): `payer` pays `usd` to `payee`; it needs no report.
+fn funding(w: &mut World, payer: Address, payee: Address, usd: i128) {
+    ok(&w.settle(pair(payer, payee, eth_perp(), 0, -usd * E18 as i128)));
+}
+
+#[test]
+fn asset_delisted_winds_down_and_settlement_asset_fixed() {
+    let mut w = World::new();
+    w.fund(CAROL, WETH, U256::from(E18));
+    reverts(&w.propose(COUNCIL, change(20, USDC, 0)), E::SettlementAssetFixed { asset: USDC });
+    ok(&w.propose(COUNCIL, change(20, WETH, 0)));
+    let status = w.view(I::collateralStatusCall { asset: WETH });
+    assert!(status.windingDown);
+    assert_eq!(status.engineBalance, U256::from(E18));
+    w.mint(WETH, CAROL, U256::from(1));
+    reverts(&w.deposit(CAROL, WETH, U256::from(1)), E::AssetDelisted { asset: WETH });
+    // Withdrawals go on; once drained, delisting again removes it and frees its slot.
+    ok(&w.withdraw(CAROL, WETH, U256::from(E18)));
+    ok(&w.propose(COUNCIL, change(20, WETH, 0)));
+    assert_eq!(w.view(I::collateralAssetsCall {}), vec![USDC]);
+    assert!(!w.view(I::collateralInfoCall { asset: WETH }).listed);
+    reverts(&w.deposit(CAROL, WETH, U256::from(1)), E::AssetNotListed { asset: WETH });
+}
+
+#[test]
+fn insufficient_cash_and_insufficient_cash_reserve() {
+    let mut w = World::new();
+    reverts(
+        &w.withdraw_cash(ALICE, U256::from(1)),
+        E::InsufficientCash { account: ALICE, cash: I256::ZERO, amount: U256::from(10u64.pow(12)) },
+    );
+    // Bob's profit is a claim on the reserve, which holds nothing until Alice's debt is paid.
+    funding(&mut w, ALICE, BOB, 5_000);
+    reverts(
+        &w.withdraw_cash(BOB, usdc(1)),
+        E::InsufficientCashReserve { available: U256::ZERO, amount: U256::from(E18) },
+    );
+}
+
+#[test]
+fn no_debt_and_repay_exceeds_debt() {
+    let mut w = World::new();
+    w.fund(ALICE, USDC, usdc(100));
+    reverts(&w.repay(ALICE, usdc(1)), E::NoDebt { account: ALICE });
+    funding(&mut w, ALICE, BOB, 5);
+    reverts(
+        &w.repay(ALICE, usdc(6)),
+        E::RepayExceedsDebt {
+            account: ALICE,
+            debt: U256::from(5 * E18),
+            amount: U256::from(6 * E18),
+        },
+    );
+    reverts(
+        &w.repay(ALICE, usdc(101)),
+        E::InsufficientCollateral {
+            account: ALICE,
+            asset: USDC,
+            balance: usdc(100),
+            amount: usdc(101),
+        },
+    );
+    ok(&w.repay(ALICE, usdc(5)));
+    assert_eq!(cash_of(&mut w, ALICE), I256::ZERO);
+    assert_eq!(w.view(I::settlementStateCall {}).cashReserve, U256::from(5 * E18));
+}
+
+#[test]
+fn seizure_out_of_order_and_not_bad_debt() {
+    let mut w = World::new();
+    w.open_positions();
+    w.fund(ALICE, WETH, U256::from(E18));
+    funding(&mut w, ALICE, BOB, 5_000);
+    w.make_alice_liquidatable();
+    // Her own USDC first, at par.
+    reverts(
+        &w.seize(CAROL, ALICE, WETH, usdc(1)),
+        E::SeizureOutOfOrder { asset: WETH, expected: USDC },
+    );
+    reverts(&w.seize(ALICE, ALICE, USDC, usdc(1)), E::SelfLiquidation { account: ALICE });
+    // Bob's report predates his last trade.
+    reverts(&w.seize(CAROL, BOB, USDC, usdc(1)), E::NoFreshReport { account: BOB });
+    // She still holds a position and weighted collateral: not bad debt.
+    reverts(
+        &w.send(STRANGER, I::resolveBadDebtCall { account: ALICE }),
+        E::NotBadDebt { account: ALICE },
+    );
+    reverts(&w.send(STRANGER, I::resolveBadDebtCall { account: BOB }), E::NoDebt { account: BOB });
+}
+
+// ------------------------------------------------------------- issue 12: the six regressions
+
+/// An unpriced asset cannot block a liquidation: 1 wei of a new listing (no price) counts as
+/// zero for liquidation, while withdrawals still fail closed on it.
+#[test]
+fn regression_an_unpriced_asset_does_not_block_liquidation() {
+    let mut w = World::new();
+    w.execute(change(1, DOGE, 18));
+    w.open_positions();
+    w.fund(ALICE, DOGE, U256::from(1));
+    let (step, root, proof) = w.make_alice_liquidatable();
+    let health = w.view(I::accountHealthCall { account: ALICE });
+    assert!(health.liquidatable && !health.pricesFresh);
+    reverts(
+        &w.withdraw(ALICE, USDC, usdc(1)),
+        E::StalePrice { asset: DOGE, priceBlock: U48::ZERO },
+    );
+    ok(&w.liquidate(CAROL, &step, root, &proof));
+}
+
+/// The liquidator cannot pick an older step's mark: a step must be observed at or after the
+/// account's latest report.
+#[test]
+fn regression_a_step_older_than_the_latest_report_is_refused() {
+    let mut w = World::new();
+    w.open_positions();
+    let (step, root, proof) = w.make_alice_liquidatable();
+    let old = w.block();
+    w.advance(1);
+    let report = w.report(ALICE, -9_600 * E18 as i128, 2_000 * E18, 1_500 * E18);
+    w.post_ok(w.both_prices(), vec![report], vec![]);
+    reverts(
+        &w.liquidate(CAROL, &step, root, &proof),
+        E::StepOlderThanReport {
+            account: ALICE,
+            reportBlock: U48::from(old + 1),
+            stepBlock: U48::from(old),
+        },
+    );
+}
+
+/// The liquidator's margin is checked after the step: 1 unit of collateral cannot take over a
+/// large position.
+#[test]
+fn regression_the_liquidator_must_stay_above_maintenance_after_the_step() {
+    let mut w = World::new();
+    w.open_positions();
+    w.fund(DAVE, USDC, U256::from(1));
+    w.advance(1);
+    let reports = vec![
+        w.report(ALICE, -9_500 * E18 as i128, 2_000 * E18, 1_500 * E18),
+        w.report(DAVE, 0, 0, 0),
+    ];
+    let step = w.step(ALICE, eth_perp(), -5 * E18 as i128, 2_000 * E18);
+    let (root, leaves) = w.post_ok(w.both_prices(), reports, vec![step.leaf_hash()]);
+    let proof = margin_types::merkle::proof(&leaves, 4).unwrap();
+    // Penalty min(500, 300 * 5/10) = 150, half to the fund: Dave keeps 75 on 980,000,000,000 of
+    // weighted USDC, against 10% of the 10,000 notional.
+    reverts(
+        &w.liquidate(DAVE, &step, root, &proof),
+        E::LiquidatorBelowMaintenance {
+            liquidator: DAVE,
+            equityAfter: I256::try_from(75 * E18 + 980_000_000_000).unwrap(),
+            requirementAfter: U256::from(1_000 * E18),
+        },
+    );
+}
+
+/// A dust trade cannot void pending steps: a liquidatable account's reducing leg is refused;
+/// a cash-only leg still applies.
+#[test]
+fn regression_a_liquidatable_account_cannot_trade_down_to_void_steps() {
+    let mut w = World::new();
+    w.open_positions();
+    let (step, root, proof) = w.make_alice_liquidatable();
+    reverts(
+        &w.settle(pair(BOB, ALICE, eth_perp(), 1, 0)),
+        E::AccountLiquidatable { account: ALICE },
+    );
+    ok(&w.liquidate(CAROL, &step, root, &proof));
+}
+
+/// A rogue council cannot keep itself: the admin replaces it at once, the council cannot
+/// cancel a role change, and the council cannot list.
+#[test]
+fn regression_the_admin_removes_the_council_and_only_the_admin_cancels_role_changes() {
+    let mut w = World::new();
+    let new_admin = address!("0000000000000000000000000000000000008888");
+    let (id, _) = w.queue(change(13, new_admin, 0));
+    reverts(
+        &w.send(COUNCIL, I::cancelChangeCall { changeId: id }),
+        E::NotAdmin { caller: COUNCIL },
+    );
+    reverts(&w.propose(COUNCIL, change(14, STRANGER, 0)), E::NotAdmin { caller: COUNCIL });
+    let council2 = address!("0000000000000000000000000000000000006666");
+    let out = w.propose(ADMIN, change(14, council2, 0));
+    let r = I::proposeChangeCall::abi_decode_returns(&out.result.clone().unwrap()).unwrap();
+    assert!(r.applied, "applied at once");
+    assert_eq!(w.view(I::rolesCall {}).riskCouncil, council2);
+    reverts(
+        &w.send(COUNCIL, I::cancelChangeCall { changeId: id }),
+        E::NotRiskCouncilOrAdmin { caller: COUNCIL },
+    );
+    ok(&w.send(ADMIN, I::cancelChangeCall { changeId: id }));
+    // The council still cancels an ordinary queued change.
+    let (other, _) = w.queue(change(3, Address::ZERO, 700));
+    ok(&w.send(council2, I::cancelChangeCall { changeId: other }));
+}
+
+/// Listing is behind the timelock (the council cannot list), and delisting frees a slot.
+#[test]
+fn regression_listing_is_timelocked_and_delisting_frees_a_slot() {
+    let mut w = World::new();
+    reverts(&w.propose(COUNCIL, change(1, DOGE, 18)), E::NotAdmin { caller: COUNCIL });
+    let (_, queued) = (w.queue(change(1, DOGE, 18)), w.view(I::collateralAssetsCall {}).len());
+    assert_eq!(queued, 2, "not listed before the timelock");
+    for i in 0..14u64 {
+        w.execute(change(1, Address::left_padding_from(&(0x8000 + i).to_be_bytes()), 18));
+    }
+    assert_eq!(w.view(I::collateralAssetsCall {}).len(), 16);
+    let first = Address::left_padding_from(&0x8000u64.to_be_bytes());
+    ok(&w.propose(COUNCIL, change(20, first, 0)));
+    let assets = w.view(I::collateralAssetsCall {});
+    assert_eq!(assets.len(), 15);
+    assert_eq!(assets[2], Address::left_padding_from(&0x8001u64.to_be_bytes()), "order kept");
+    w.execute(change(1, DOGE, 18));
+    assert_eq!(w.view(I::collateralAssetsCall {}).len(), 16);
 }

@@ -3,10 +3,15 @@
 //! ERC-20, keeper-signed report batches, venue trades, liquidation steps, governance
 //! (propose, execute, cancel) and time. After every call:
 //! - collateral is conserved: the engine's balance in each mock token equals the sum of the
-//!   accounts' balances the views report (and positions and cash sum to zero);
+//!   accounts' balances the views report, plus for the settlement asset the cash reserve;
+//! - positions sum to zero; cash and debt net to zero against the reserve: Σ cash + insurance
+//!   fund = cash reserve (at most the reserve once a loss was socialised);
 //! - a successful withdrawal by an account with positions left its equity at or above the
 //!   initial margin of its (fresh) latest report;
-//! - at most one liquidation step per account per block;
+//! - at most one liquidation step per account per block; a step's penalty is at most the closed
+//!   share of the account's equity, and no step leaves the liquidator below its maintenance
+//!   margin plus 10% (the starting liquidatorMarginBps) of the notional it took over;
+//! - a seizure never lowers the account's equity;
 //! - nothing loosened before its timelock: a loosening difference in the governed state appears
 //!   only on the execution of a queued change, at or after its eta (and within the grace period).
 //!
@@ -19,9 +24,10 @@ use std::cell::RefCell;
 
 use alloy_primitives::aliases::U48;
 use alloy_primitives::{address, keccak256, Address, B256, I256, U256};
-use alloy_sol_types::{SolCall, SolError, SolValue};
+use alloy_sol_types::{SolCall, SolError, SolEvent, SolValue};
 use margin_types::abi::IMarginEngine as I;
 use margin_types::abi::IMarginEngineErrors as E;
+use margin_types::abi::IMarginEngineEvents as Ev;
 use margin_types::abi::{LiquidationStep, MarginReport, ParamChange, PriceReport, ReportBatch};
 use margin_types::eip712::BatchLeaf;
 use proptest::prelude::*;
@@ -32,6 +38,8 @@ const ACTORS: [Address; 4] = [ALICE, BOB, CAROL, DAVE];
 const TOKENS: [Address; 2] = [USDC, WETH];
 const VENUE2: Address = address!("000000000000000000000000000000000000b002");
 const CASES: u32 = 128;
+/// Cash units per USDC unit (1e18 / 1e6).
+const SCALE: u128 = 1_000_000_000_000;
 const SEED: [u8; 32] = *b"stylus margin engine properties!";
 
 fn instrument(i: usize) -> B256 {
@@ -93,6 +101,25 @@ enum Op {
         blocks: u64,
         seconds: u64,
     },
+    WithdrawCash {
+        actor: usize,
+        amount: u128,
+    },
+    RepayDebt {
+        actor: usize,
+        amount: u128,
+    },
+    /// A report showing `account` liquidatable (portfolio value `pv` below zero), then a seizure
+    /// of the asset the planner names, by `liquidator`.
+    Seize {
+        account: usize,
+        liquidator: usize,
+        amount: u128,
+        pv: u64,
+    },
+    ResolveBadDebt {
+        actor: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -126,6 +153,13 @@ fn op() -> impl Strategy<Value = Op> {
             1 => (0..3u64, 0..(15 * 86_400u64)),
         ]
         .prop_map(|(blocks, seconds)| Op::Advance { blocks, seconds }),
+        2 => (0..ACTORS.len(), any::<u128>())
+            .prop_map(|(actor, amount)| Op::WithdrawCash { actor, amount }),
+        2 => (0..ACTORS.len(), any::<u128>())
+            .prop_map(|(actor, amount)| Op::RepayDebt { actor, amount }),
+        3 => (0..ACTORS.len(), 0..ACTORS.len(), any::<u128>(), any::<u64>())
+            .prop_map(|(account, liquidator, amount, pv)| Op::Seize { account, liquidator, amount, pv }),
+        1 => (0..ACTORS.len()).prop_map(|actor| Op::ResolveBadDebt { actor }),
     ]
 }
 
@@ -218,6 +252,9 @@ struct Tally {
     queued: u32,
     executed: u32,
     cancelled: u32,
+    cash_withdrawals: u32,
+    repayments: u32,
+    seizures: u32,
 }
 
 struct Run<'a> {
@@ -462,6 +499,68 @@ impl Run<'_> {
                 let (b, t) = (self.w.block(), self.w.now());
                 self.w.chain.at(b + blocks, t + 12 * blocks + seconds);
             }
+            Op::WithdrawCash { actor, amount } => {
+                let a = ACTORS[actor];
+                let cash = self.w.view(I::accountStateCall { account: a }).cash;
+                let units = (cash.max(I256::ZERO).unsigned_abs() / U256::from(SCALE)).to::<u128>();
+                let amount = U256::from(1 + amount % (units + 2));
+                if self.w.withdraw_cash(a, amount).result.is_ok() {
+                    self.tally.borrow_mut().cash_withdrawals += 1;
+                    if !self.w.nonce(a).is_zero() {
+                        let h = self.w.view(I::accountHealthCall { account: a });
+                        check!(
+                            h.reportFresh && h.pricesFresh && h.equity >= signed(h.initialMargin),
+                            "cash withdrawal of {amount} by {a} left {h:?}"
+                        );
+                    }
+                }
+            }
+            Op::RepayDebt { actor, amount } => {
+                let a = ACTORS[actor];
+                let cash = self.w.view(I::accountStateCall { account: a }).cash;
+                let units = (cash.min(I256::ZERO).unsigned_abs() / U256::from(SCALE)).to::<u128>();
+                let amount = U256::from(1 + amount % (units + 2));
+                if self.w.repay(a, amount).result.is_ok() {
+                    self.tally.borrow_mut().repayments += 1;
+                }
+            }
+            Op::Seize { account, liquidator, amount, pv } => {
+                let (acc, liq) =
+                    (ACTORS[account], ACTORS[(liquidator + (liquidator == account) as usize) % 4]);
+                let observed = self.observed(0);
+                let pv = -((u128::from(pv) % (60_000 * E18)) as i128) - 30_000 * E18 as i128;
+                let report = MarginReport {
+                    initialMargin: 2_000 * E18,
+                    maintenanceMargin: 1_500 * E18,
+                    ..self.margin_report(acc, pv, 0, observed)
+                };
+                self.post(vec![], vec![report], vec![], observed);
+                let cash = self.w.view(I::accountStateCall { account: acc }).cash;
+                let debt = (cash.min(I256::ZERO).unsigned_abs() / U256::from(SCALE)).to::<u128>();
+                let usdc = self.w.view(I::collateralBalanceCall { account: acc, asset: USDC });
+                let asset = if usdc.is_zero() { WETH } else { USDC };
+                let amount = U256::from(1 + amount % debt.max(1));
+                let weth_before =
+                    self.w.view(I::collateralBalanceCall { account: acc, asset: WETH });
+                let h_before = self.w.view(I::accountHealthCall { account: acc });
+                if self.w.seize(liq, acc, asset, amount).result.is_ok() {
+                    self.tally.borrow_mut().seizures += 1;
+                    // Seizure never lowers the account's equity (the discount is within the haircut).
+                    let h = self.w.view(I::accountHealthCall { account: acc });
+                    check!(
+                        h.equity >= h_before.equity,
+                        "seizure lowered equity: {h_before:?} -> {h:?}"
+                    );
+                    if asset == WETH {
+                        let weth =
+                            self.w.view(I::collateralBalanceCall { account: acc, asset: WETH });
+                        check!(weth < weth_before, "nothing seized");
+                    }
+                }
+            }
+            Op::ResolveBadDebt { actor } => {
+                let _ = self.w.send(STRANGER, I::resolveBadDebtCall { account: ACTORS[actor] });
+            }
         }
         self.check_all(op, &before, executed.as_ref())
     }
@@ -510,9 +609,42 @@ impl Run<'_> {
         };
         let (_, root, all) = self.post(vec![], reports, vec![step.leaf_hash()], observed);
         let proof = margin_types::merkle::proof(&all, 2).unwrap();
+        // Before the step: both health views (the reports just posted are fresh if accepted).
+        let (acc_before, liq_before) = (
+            self.w.view(I::accountHealthCall { account: acc }),
+            self.w.view(I::accountHealthCall { account: liq }),
+        );
+        let fund_before = self.w.view(I::settlementStateCall {}).insuranceFund;
         let out = self.w.liquidate(liq, &step, root, &proof);
         let block = self.w.block();
         if out.result.is_ok() {
+            let executed = out
+                .logs
+                .iter()
+                .find(|l| l.0[0] == Ev::LiquidationExecuted::SIGNATURE_HASH)
+                .map(|l| Ev::LiquidationExecuted::decode_raw_log(l.0.clone(), &l.1).unwrap())
+                .expect("LiquidationExecuted");
+            let fund_share = self.w.view(I::settlementStateCall {}).insuranceFund - fund_before;
+            // The account gives up at most the closed share of its (liquidation) equity.
+            let closed = U256::from(step.size.unsigned_abs());
+            let share = if acc_before.equity.is_positive() {
+                acc_before.equity.unsigned_abs() * closed / position.unsigned_abs()
+            } else {
+                U256::ZERO
+            };
+            check!(
+                executed.penalty <= share,
+                "penalty {} over the closed share {share}",
+                executed.penalty
+            );
+            // No step leaves the liquidator below maintenance (plus its margin per notional).
+            let kept = executed.penalty - fund_share;
+            let after = liq_before.equity + signed(kept);
+            let requirement = liq_before.maintenanceMargin + executed.notional / U256::from(10);
+            check!(
+                after >= signed(requirement),
+                "liquidator {liq} at {after} after the step, requirement {requirement}"
+            );
             self.tally.borrow_mut().liquidations += 1;
             check!(
                 self.last_step[account] != block,
@@ -540,14 +672,22 @@ impl Run<'_> {
         before: &Gov,
         executed: Option<&Queued>,
     ) -> Result<(), TestCaseError> {
-        // Collateral conserved.
+        // Collateral conserved; the settlement asset also backs the cash reserve.
+        let state = self.w.view(I::settlementStateCall {});
         for t in TOKENS {
             let mut sum = U256::ZERO;
             for a in ACTORS {
                 sum += self.w.view(I::collateralBalanceCall { account: a, asset: t });
             }
+            if t == USDC {
+                check!(state.cashReserve % U256::from(SCALE) == U256::ZERO, "reserve {state:?}");
+                sum += state.cashReserve / U256::from(SCALE);
+            }
             let held = self.w.token_balance(t, ENGINE);
-            check!(held == sum, "after {op:?}: the engine holds {held} of {t}, accounts {sum}");
+            check!(
+                held == sum,
+                "after {op:?}: the engine holds {held} of {t}, accounts and reserve {sum}"
+            );
         }
         // Positions and cash move between parties only.
         for i in 0..2 {
@@ -561,7 +701,13 @@ impl Run<'_> {
         for a in ACTORS {
             cash += self.w.view(I::accountStateCall { account: a }).cash;
         }
-        check!(cash.is_zero(), "after {op:?}: cash sums to {cash}");
+        let claims = cash + signed(state.insuranceFund);
+        let reserve = signed(state.cashReserve);
+        if state.positiveCashRate == U256::from(E18) {
+            check!(claims == reserve, "after {op:?}: cash + fund {claims}, reserve {reserve}");
+        } else {
+            check!(claims <= reserve, "after {op:?}: cash + fund {claims} over reserve {reserve}");
+        }
         // Nothing loosened except by executing a queued change on time.
         let after = Gov::read(&mut self.w);
         let loosened = before.loosened(&after);
@@ -635,6 +781,8 @@ fn invariants_hold_over_random_action_sequences() {
         t.queued,
         t.executed,
         t.cancelled,
+        t.repayments,
+        t.seizures,
     ];
     assert!(exercised.iter().all(|&n| n > 0), "some action never succeeded: {t:?}");
 }

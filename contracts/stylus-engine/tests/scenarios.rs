@@ -305,14 +305,16 @@ fn liquidation_is_gated_per_block_and_pays_the_penalty() {
     );
     let out = chain.call(CAROL, &liq(&s1, root1, &proof1));
     ok(&out);
-    // notional 200, penalty 10: ALICE cash +200 - 10, CAROL -200 + 10.
+    // notional 200, penalty 10 (under the closed share of equity, 200 * 2/10): ALICE cash
+    // +200 - 10, CAROL -200 + 5, the insurance fund 5.
     let names: Vec<B256> = out.logs.iter().map(|l| l.0[0]).collect();
     assert_eq!(
         names,
         vec![
             Ev::PositionChanged::SIGNATURE_HASH,
             Ev::PositionChanged::SIGNATURE_HASH,
-            Ev::LiquidationExecuted::SIGNATURE_HASH
+            Ev::LiquidationExecuted::SIGNATURE_HASH,
+            Ev::InsuranceFundCredited::SIGNATURE_HASH
         ]
     );
     let state = I::accountStateCall::abi_decode_returns(
@@ -420,7 +422,7 @@ fn governance_tightens_at_once_and_loosens_behind_the_timelock() {
             max: U256::from(20_000),
         },
     );
-    revert(&chain.call(ADMIN, &propose(17, Address::ZERO, 0)), E::UnknownChangeKind { kind: 17 });
+    revert(&chain.call(ADMIN, &propose(21, Address::ZERO, 0)), E::UnknownChangeKind { kind: 21 });
     revert(
         &chain.call(ALICE, &I::pauseCall {}.abi_encode()),
         E::NotPauseGuardianOrAdmin { caller: ALICE },

@@ -19,7 +19,11 @@ fn every_selector_has_one_home() {
         I::attestRootCall::SELECTOR,
         I::postMarginReportCall::SELECTOR,
         I::postPriceReportCall::SELECTOR,
+    ];
+    let settlement = [
         I::liquidateCall::SELECTOR,
+        I::seizeCollateralCall::SELECTOR,
+        I::resolveBadDebtCall::SELECTOR,
     ];
     let admin = [
         I::proposeChangeCall::SELECTOR,
@@ -35,9 +39,12 @@ fn every_selector_has_one_home() {
     for s in admin {
         assert_eq!(module_of(sel(s)), Some(Module::Admin));
     }
+    for s in settlement {
+        assert_eq!(module_of(sel(s)), Some(Module::Settlement));
+    }
     let engine = SELECTORS.iter().filter(|&&s| module_of(s).is_none()).count();
-    assert_eq!(engine, SELECTORS.len() - verifier.len() - admin.len());
-    assert_eq!(engine, 24, "deposit, withdraw, settleTrade and the 21 views");
+    assert_eq!(engine, SELECTORS.len() - verifier.len() - admin.len() - settlement.len());
+    assert_eq!(engine, 29, "deposit, withdraw, withdrawCash, repayDebt, settleTrade, 24 views");
 }
 
 #[test]
@@ -62,5 +69,8 @@ fn module_addresses_come_from_the_build() {
     }
     if option_env!("MARGIN_ENGINE_ADMIN_MODULE").is_none() {
         assert_eq!(Module::Admin.address(), None);
+    }
+    if option_env!("MARGIN_ENGINE_SETTLEMENT_MODULE").is_none() {
+        assert_eq!(Module::Settlement.address(), None);
     }
 }

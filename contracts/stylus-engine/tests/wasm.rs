@@ -1,4 +1,4 @@
-//! The deployed WASM artifacts (the engine and its two delegatecall modules, see
+//! The deployed WASM artifacts (the engine and its three delegatecall modules, see
 //! `docs/stylus.md`), as `scripts/build-wasm.sh` writes them: canonical (cargo-stylus' processing
 //! leaves them unchanged, so these are the bytes deployed), accepted by Nitro's activation checks
 //! (`stylus_artifact::nitro`: Nitro's wasmparser 0.245 and feature set, its module limits and
@@ -10,9 +10,13 @@ use std::sync::OnceLock;
 
 use stylus_artifact::{canonical, nitro};
 
-/// The deployed artifacts: the engine (no feature) and the two modules.
-const ARTIFACTS: [(&str, Option<&str>); 3] =
-    [("engine", None), ("verifier", Some("verifier-module")), ("admin", Some("admin-module"))];
+/// The deployed artifacts: the engine (no feature) and the three modules.
+const ARTIFACTS: [(&str, Option<&str>); 4] = [
+    ("engine", None),
+    ("verifier", Some("verifier-module")),
+    ("admin", Some("admin-module")),
+    ("settlement", Some("settlement-module")),
+];
 
 /// The artifacts, loaded once per test binary. With `STYLUS_WASM_DIR` set (as `make test` does
 /// after `scripts/build-wasm.sh` built, canonicalised and checked them), the files there are
@@ -87,7 +91,7 @@ fn deployed_artifacts_are_what_cargo_stylus_uploads() {
 
 #[test]
 fn deployed_artifacts_fit_the_code_size_limit() {
-    assert_eq!(artifacts().len(), 3, "engine, verifier module, admin module");
+    assert_eq!(artifacts().len(), 4, "engine, verifier, admin and settlement modules");
     for (name, wasm) in artifacts() {
         let code = canonical::code_size(wasm);
         assert!(

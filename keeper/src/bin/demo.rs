@@ -26,7 +26,9 @@ use margin_keeper::{
     market::Shock,
     KeeperError,
 };
-use margin_types::abi::{AccountHealth, IMarginEngine, IMarginEngineEvents, ParamChange};
+use margin_types::abi::{
+    AccountHealth, IMarginEngine, IMarginEngineEvents, ParamChange, SettlementState,
+};
 use plotters::prelude::*;
 
 const E18: u128 = 1_000_000_000_000_000_000;
@@ -99,6 +101,13 @@ impl Story {
     }
 }
 
+/// The engine's settlement state (cash reserve, insurance fund, socialised losses).
+async fn settlement_state(d: &Deployment) -> Result<SettlementState, KeeperError> {
+    let out = d.chain(0)?.call(IMarginEngine::settlementStateCall {}.abi_encode()).await?;
+    IMarginEngine::settlementStateCall::abi_decode_returns(&out)
+        .map_err(|e| KeeperError::Rpc(e.to_string()))
+}
+
 fn usdi(x: alloy_primitives::I256) -> String {
     format!("{:.0}", i128::try_from(x).unwrap_or_default() as f64 / 1e18)
 }
@@ -125,6 +134,10 @@ struct Target {
     /// `DEMO_CLOCK=real`: skip the `evm_*` detection and advance as on a real node (to try the
     /// fallback on anvil).
     real_clock: bool,
+    /// `DEMO_ARB_SYS=1` (own anvil only): a mock ArbSys at 0x64 before the engine, so the twin
+    /// counts L2 blocks 1e8 ahead of `block.number` as on Arbitrum One, and every keeper, cosigner
+    /// and the bot must sign and step on the engine's clock.
+    arb_sys: bool,
 }
 
 /// scripts/nitro/deploy.sh's default RPC (nitro-devnode).
@@ -162,14 +175,18 @@ impl Target {
             None => anvil_key(0),
         };
         let real_clock = get("DEMO_CLOCK").as_deref() == Some("real");
-        Ok(Self { rpc, chain, deployer_key, real_clock })
+        let arb_sys = get("DEMO_ARB_SYS").as_deref() == Some("1");
+        Ok(Self { rpc, chain, deployer_key, real_clock, arb_sys })
     }
 }
 
 async fn start(target: &Target) -> Result<(Cluster, String), KeeperError> {
     let Some(rpc) = &target.rpc else {
-        let options = ClusterOptions { seconds_per_block: 12, ..ClusterOptions::default() };
-        return Ok((Cluster::start(options).await?, "anvil up".into()));
+        let mut options = ClusterOptions { seconds_per_block: 12, ..ClusterOptions::default() };
+        options.deploy.mock_arb_sys = target.arb_sys;
+        let up =
+            if target.arb_sys { "anvil up, mock ArbSys at 0x64 (L2 clock)" } else { "anvil up" };
+        return Ok((Cluster::start(options).await?, up.into()));
     };
     let chain_id = dev_chain(rpc, 0, Address::ZERO)?.chain_id().await?;
     if target.chain == ChainKind::Nitro && chain_id != NITRO_CHAIN_ID {
@@ -296,6 +313,58 @@ async fn run(target: &Target) -> Result<PathBuf, KeeperError> {
         ),
     );
 
+    // Settlement (issue 12): a profit is realised in cash, the loser's debt is repaid in USDC and the
+    // winner withdraws the profit in USDC.
+    d.trade(spot, mm, hedged, 10 * E18 as i128, 1_875 * E18).await?;
+    let m = s.health(mm).await?;
+    s.say(
+        s.head().await?,
+        format!(
+            "market maker buys back its 10 ETH spot short at 1,875: profit realised, cash now {}",
+            usdi(m.cash)
+        ),
+    );
+    let u = s.health(unhedged).await?;
+    if u.cash.is_negative() {
+        // Debt in USDC units (6 decimals), at most the 8,000 USDC the account deposited.
+        let debt = u.cash.unsigned_abs() / U256::from(1_000_000_000_000u64);
+        let repay = debt.min(U256::from(8_000u64 * 1_000_000));
+        d.chain(UNHEDGED)?
+            .send(None, IMarginEngine::repayDebtCall { amount: repay }.abi_encode())
+            .await?;
+        s.say(
+            s.head().await?,
+            format!(
+                "unhedged account repays {} of its {} debt from its own USDC, at par",
+                usd(repay * U256::from(1_000_000_000_000u64)),
+                usdi(u.cash)
+            ),
+        );
+    }
+    // The market maker's trade moved its nonce: withdrawals wait for the keepers' next report.
+    s.block().await?;
+    s.block().await?;
+    let profit = s.health(mm).await?.cash;
+    if profit.is_positive() {
+        let settlement = settlement_state(&d).await?;
+        let available = settlement.cashReserve.saturating_sub(settlement.insuranceFund);
+        let amount = profit.unsigned_abs().min(available) / U256::from(1_000_000_000_000u64);
+        if !amount.is_zero() {
+            d.chain(MM)?
+                .send(None, IMarginEngine::withdrawCashCall { amount }.abi_encode())
+                .await?;
+            s.say(
+                s.head().await?,
+                format!(
+                    "market maker withdraws {} of realised profit in USDC (cash reserve {}, insurance fund {})",
+                    usd(amount * U256::from(1_000_000_000_000u64)),
+                    usd(settlement.cashReserve),
+                    usd(settlement.insuranceFund)
+                ),
+            );
+        }
+    }
+
     // Governance: impact first (the governance CLI's computation), then sign.
     let chain = d.chain(0)?;
     let state = EngineState::read(&chain).await?;
@@ -372,7 +441,14 @@ async fn run(target: &Target) -> Result<PathBuf, KeeperError> {
         md.push_str(l);
         md.push('\n');
     }
-    md.push_str("```\n\n## Keeper metrics\n\n```\n");
+    let st = settlement_state(&d).await?;
+    md.push_str(&format!(
+        "```\n\n## Settlement\n\nCash reserve {}, insurance fund {}, socialised losses {} (docs/SETTLEMENT.md).\n",
+        usd(st.cashReserve),
+        usd(st.insuranceFund),
+        usd(st.socialisedLoss)
+    ));
+    md.push_str("\n## Keeper metrics\n\n```\n");
     md.push_str(&s.cluster.nodes[0].metrics().render(s.cluster.nodes[0].name()));
     md.push_str("```\n");
     std::fs::write(dir.join("summary.md"), md)?;

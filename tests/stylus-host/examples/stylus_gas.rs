@@ -69,9 +69,12 @@ fn main() -> Result<(), String> {
     println!("| artifact | initial pages | init gas (uncached) | cached-init gas |");
     println!("| --- | ---: | ---: | ---: |");
     let a = stylus_host::artifacts::artifacts();
-    for (name, wasm) in
-        [("engine", &a.linked_engine), ("verifier module", &a.verifier), ("admin module", &a.admin)]
-    {
+    for (name, wasm) in [
+        ("engine", &a.linked_engine),
+        ("verifier module", &a.verifier),
+        ("admin module", &a.admin),
+        ("settlement module", &a.settlement),
+    ] {
         let entry = stylus_artifact::ink::entry_cost(wasm).map_err(|e| e.to_string())?;
         println!("| {name} | {} | {} | {} |", entry.pages, entry.init_gas, entry.cached_gas);
     }

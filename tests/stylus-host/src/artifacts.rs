@@ -3,7 +3,7 @@
 //! The modules (verifier, admin) and the stock engine come from `STYLUS_WASM_DIR` when set (as
 //! `make test` does after `scripts/build-wasm.sh`), otherwise they are built here exactly as that
 //! script builds them. The stock engine has no module addresses (the deployment fixes them at
-//! build time: `MARGIN_ENGINE_VERIFIER_MODULE`, `MARGIN_ENGINE_ADMIN_MODULE`), so it reverts on
+//! build time: `MARGIN_ENGINE_*_MODULE`), so it reverts on
 //! the delegated selectors; the host also needs the engine linked to [`VERIFIER_MODULE`] and
 //! [`ADMIN_MODULE`]: `scripts/build-wasm.sh` writes it as the test-only `engine-host-test.wasm`;
 //! without `STYLUS_WASM_DIR` it is built once into its own target directory
@@ -19,6 +19,8 @@ use alloy_primitives::{address, Address};
 pub const VERIFIER_MODULE: Address = address!("5757000000000000000000000000000000000001");
 /// Where the host deploys the admin module (compiled into the linked engine).
 pub const ADMIN_MODULE: Address = address!("5757000000000000000000000000000000000002");
+/// Where the host deploys the settlement module (compiled into the linked engine).
+pub const SETTLEMENT_MODULE: Address = address!("5757000000000000000000000000000000000003");
 
 /// The artifacts.
 #[derive(Debug)]
@@ -29,17 +31,20 @@ pub struct Artifacts {
     pub verifier: Vec<u8>,
     /// The admin module.
     pub admin: Vec<u8>,
+    /// The settlement module.
+    pub settlement: Vec<u8>,
     /// The engine built with [`VERIFIER_MODULE`] and [`ADMIN_MODULE`] (what a deployment runs).
     pub linked_engine: Vec<u8>,
 }
 
 impl Artifacts {
     /// `(name, wasm)` for every artifact.
-    pub fn all(&self) -> [(&'static str, &[u8]); 4] {
+    pub fn all(&self) -> [(&'static str, &[u8]); 5] {
         [
             ("engine", &self.engine),
             ("verifier", &self.verifier),
             ("admin", &self.admin),
+            ("settlement", &self.settlement),
             ("linked engine", &self.linked_engine),
         ]
     }
@@ -70,11 +75,13 @@ fn build(target: &Path, feature: Option<&str>, linked: bool) -> Vec<u8> {
     if linked {
         command
             .env("MARGIN_ENGINE_VERIFIER_MODULE", VERIFIER_MODULE.to_string())
-            .env("MARGIN_ENGINE_ADMIN_MODULE", ADMIN_MODULE.to_string());
+            .env("MARGIN_ENGINE_ADMIN_MODULE", ADMIN_MODULE.to_string())
+            .env("MARGIN_ENGINE_SETTLEMENT_MODULE", SETTLEMENT_MODULE.to_string());
     } else {
         command
             .env_remove("MARGIN_ENGINE_VERIFIER_MODULE")
-            .env_remove("MARGIN_ENGINE_ADMIN_MODULE");
+            .env_remove("MARGIN_ENGINE_ADMIN_MODULE")
+            .env_remove("MARGIN_ENGINE_SETTLEMENT_MODULE");
     }
     let status = command.status().expect("cargo runs");
     assert!(status.success(), "the release WASM ({feature:?}, linked: {linked}) builds");
@@ -100,6 +107,7 @@ pub fn artifacts() -> &'static Artifacts {
                 engine: read("engine"),
                 verifier: read("verifier"),
                 admin: read("admin"),
+                settlement: read("settlement"),
                 // scripts/build-wasm.sh links it to VERIFIER_MODULE and ADMIN_MODULE.
                 linked_engine: read("engine-host-test"),
             }
@@ -112,6 +120,7 @@ pub fn artifacts() -> &'static Artifacts {
                 // as the linked engine so the cached build is reused.
                 verifier: build(&own, Some("verifier-module"), true),
                 admin: build(&own, Some("admin-module"), true),
+                settlement: build(&own, Some("settlement-module"), true),
                 engine: build(&target_dir(), None, false),
                 linked_engine,
             }

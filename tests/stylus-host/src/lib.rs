@@ -52,6 +52,8 @@ impl StylusEngine {
             .unwrap_or_else(|e| panic!("verifier module: {e}"));
         host.deploy(artifacts::ADMIN_MODULE, &a.admin)
             .unwrap_or_else(|e| panic!("admin module: {e}"));
+        host.deploy(artifacts::SETTLEMENT_MODULE, &a.settlement)
+            .unwrap_or_else(|e| panic!("settlement module: {e}"));
         for &token in tokens {
             host.add_token(token);
         }

@@ -189,7 +189,7 @@ pub enum Step {
         mark: u64,
     },
     /// `proposeChange({kind, target, value})` from `from`; `target` indexes actors, or tokens
-    /// when `kind` is 0 or 1.
+    /// when `kind` is 0, 1 or 20.
     Propose {
         /// Actor index.
         from: u8,
@@ -219,6 +219,38 @@ pub enum Step {
     Unpause {
         /// Actor index.
         from: u8,
+    },
+    /// `withdrawCash(amount)` from `from` (USDC base units).
+    WithdrawCash {
+        /// Actor index.
+        from: u8,
+        /// Base units of the settlement asset.
+        amount: u64,
+    },
+    /// `repayDebt(amount)` from `from` (USDC base units).
+    RepayDebt {
+        /// Actor index.
+        from: u8,
+        /// Base units of the settlement asset.
+        amount: u64,
+    },
+    /// `seizeCollateral(account, token, amount)` from `from`.
+    Seize {
+        /// Actor index (the liquidator).
+        from: u8,
+        /// Actor index (the liquidated account).
+        account: u8,
+        /// Token index.
+        token: u8,
+        /// Base units of the settlement asset repaid.
+        amount: u64,
+    },
+    /// `resolveBadDebt(account)` from `from`.
+    ResolveBadDebt {
+        /// Actor index.
+        from: u8,
+        /// Actor index.
+        account: u8,
     },
     /// Mines `blocks` empty blocks `seconds` apart.
     Advance {
@@ -530,7 +562,9 @@ impl Lockstep {
                 self.engine_tx("liquidate", actor(*liquidator), call.abi_encode())?;
             }
             Step::Propose { from, kind, target, value } => {
-                let target = if *kind <= 1 { token(*target) } else { actor(*target) };
+                // Kinds 0, 1 and 20 are about a collateral asset.
+                let target =
+                    if *kind <= 1 || *kind == 20 { token(*target) } else { actor(*target) };
                 let change = ParamChange { kind: *kind, target, value: U256::from(*value) };
                 let eta = self.timestamp
                     + BLOCK_SECONDS
@@ -560,6 +594,26 @@ impl Lockstep {
                     actor(*from),
                     I::cancelChangeCall { changeId: id }.abi_encode(),
                 )?;
+            }
+            Step::WithdrawCash { from, amount } => {
+                let call = I::withdrawCashCall { amount: U256::from(*amount) };
+                self.engine_tx("withdrawCash", actor(*from), call.abi_encode())?;
+            }
+            Step::RepayDebt { from, amount } => {
+                let call = I::repayDebtCall { amount: U256::from(*amount) };
+                self.engine_tx("repayDebt", actor(*from), call.abi_encode())?;
+            }
+            Step::Seize { from, account, token: t, amount } => {
+                let call = I::seizeCollateralCall {
+                    account: actor(*account),
+                    asset: token(*t),
+                    amount: U256::from(*amount),
+                };
+                self.engine_tx("seizeCollateral", actor(*from), call.abi_encode())?;
+            }
+            Step::ResolveBadDebt { from, account } => {
+                let call = I::resolveBadDebtCall { account: actor(*account) };
+                self.engine_tx("resolveBadDebt", actor(*from), call.abi_encode())?;
             }
             Step::Pause { from } => {
                 self.engine_tx("pause", actor(*from), I::pauseCall {}.abi_encode())?
@@ -727,6 +781,7 @@ impl Lockstep {
             add(format!("accountState({a})"), I::accountStateCall { account }.abi_encode());
             add(format!("accountHealth({a})"), I::accountHealthCall { account }.abi_encode());
             add(format!("marginReportOf({a})"), I::marginReportOfCall { account }.abi_encode());
+            add(format!("openPositions({a})"), I::openPositionsCall { account }.abi_encode());
             for t in 0..2 {
                 let asset = token(t);
                 add(
@@ -741,6 +796,13 @@ impl Lockstep {
                     I::positionOfCall { account, instrumentId: id }.abi_encode(),
                 );
             }
+        }
+        add("settlementState".into(), I::settlementStateCall {}.abi_encode());
+        for t in 0..2 {
+            add(
+                format!("collateralStatus({t})"),
+                I::collateralStatusCall { asset: token(t) }.abi_encode(),
+            );
         }
         add("paused".into(), I::pausedCall {}.abi_encode());
         add("riskEpoch".into(), I::riskEpochCall {}.abi_encode());

@@ -60,6 +60,10 @@ fn scripted_scenarios_match_the_solidity_twin() {
         "pause",
         "unpause",
         "listInstrument",
+        "withdrawCash",
+        "repayDebt",
+        "seizeCollateral",
+        "resolveBadDebt",
     ] {
         let (calls, ok, ..) = seen.get(label).copied().unwrap_or_default();
         assert!(

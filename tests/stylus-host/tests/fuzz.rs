@@ -35,7 +35,7 @@ fn report(rng: &mut ChaCha8Rng) -> ReportSpec {
 }
 
 fn step(rng: &mut ChaCha8Rng) -> Step {
-    match rng.random_range(0..17) {
+    match rng.random_range(0..21) {
         0 => Step::Mint {
             token: rng.random_range(0..2),
             to: trader(rng),
@@ -90,7 +90,7 @@ fn step(rng: &mut ChaCha8Rng) -> Step {
         },
         11 => Step::Propose {
             from: [0, 0, 1, 7][rng.random_range(0..4)],
-            kind: rng.random_range(0..18),
+            kind: rng.random_range(0..22),
             target: rng.random_range(0..8),
             value: [0, 1, 3, 50, 700, 9_000, 12_000, 100_000][rng.random_range(0..8)],
         },
@@ -98,6 +98,15 @@ fn step(rng: &mut ChaCha8Rng) -> Step {
         13 => Step::Cancel { from: [0, 1, 7][rng.random_range(0..3)] },
         14 => Step::Pause { from: [0, 2, 7][rng.random_range(0..3)] },
         15 => Step::Unpause { from: [0, 2, 7][rng.random_range(0..3)] },
+        16 => Step::WithdrawCash { from: trader(rng), amount: rng.random_range(0..1u64 << 34) },
+        17 => Step::RepayDebt { from: trader(rng), amount: rng.random_range(0..1u64 << 34) },
+        18 => Step::Seize {
+            from: trader(rng),
+            account: trader(rng),
+            token: rng.random_range(0..2),
+            amount: rng.random_range(0..1u64 << 34),
+        },
+        19 => Step::ResolveBadDebt { from: anyone(rng), account: trader(rng) },
         _ => Step::Advance {
             blocks: rng.random_range(1..120),
             seconds: [1, 12, 60, 3_600][rng.random_range(0..4)],

@@ -224,14 +224,19 @@ contract FuzzTest is EngineBase {
         bytes32[] memory others = _one(_stepLeaf(step));
         bytes32 root = _post(prices, reports, others).root;
         uint256 notional = uint256(-size) * mark / 1e18;
+        // Alice's equity is 9,800 - 9,500 = 300: the penalty is capped at the closed share of it.
         uint256 penalty = notional * 500 / 10_000;
+        uint256 penaltyCap = 300 * E18 * uint256(-size) / (10 * E18);
+        if (penalty > penaltyCap) penalty = penaltyCap;
+        uint256 fundShare = penalty * 5_000 / 10_000;
         int256 transfer = -int256(uint256(-size) * mark / 1e18); // toward zero
         vm.prank(CAROL);
         engine.liquidate(step, root, _proof(_leaves(prices, reports, others), 3));
         (, int256 aliceCash,) = engine.accountState(ALICE);
         (, int256 carolCash,) = engine.accountState(CAROL);
         assertEq(aliceCash, -(transfer + int256(penalty)));
-        assertEq(carolCash, transfer + int256(penalty));
+        assertEq(carolCash, transfer + int256(penalty) - int256(fundShare));
+        assertEq(engine.settlementState().insuranceFund, fundShare);
         assertEq(engine.positionOf(ALICE, ETH_PERP) + engine.positionOf(CAROL, ETH_PERP), 10 * int256(E18));
         assertEq(engine.liquidatedNotionalThisBlock(), notional);
     }

@@ -210,6 +210,55 @@ contract MarginEngineGas is EngineBase {
         _measure("liquidate", abi.encodeCall(engine.liquidate, (step, root, proof)), 1);
     }
 
+    /// @dev An account with 3 WETH whose 10 ETH-PERP were taken over at $1,500 after it paid 20,000
+    ///      for them: 5,000 of debt, collateral left, a fresh report with no positions.
+    function _indebted(address account) internal {
+        _fund(account, weth, 3 * E18);
+        _fund(BOB, usdc, 10_000e6);
+        _fund(CAROL, usdc, 100_000e6);
+        _advance(1);
+        MarginReport[] memory reports = new MarginReport[](2);
+        reports[0] = _report(account, 0, 3_000 * E18, 2_000 * E18);
+        reports[1] = _report(BOB, 0, 0, 0);
+        _post(_pricesAt(1_500 * E18 + E18 / 2), reports, _noLeaves());
+        _settle(_pair(account, BOB, ETH_PERP, 10 * int256(E18), -20_000 * int256(E18)));
+        _advance(1);
+        reports[0] = _report(account, 15_000 * int256(E18), 3_000 * E18, 2_000 * E18);
+        reports[1] = _report(CAROL, 0, 0, 0);
+        LiquidationStep memory step = _step(account, ETH_PERP, -10 * int256(E18), 1_500 * E18);
+        bytes32[] memory others = _one(_stepLeaf(step));
+        bytes32 root = _post(_pricesAt(1_500 * E18), reports, others).root;
+        vm.prank(CAROL);
+        engine.liquidate(step, root, _proof(_leaves(_pricesAt(1_500 * E18), reports, others), 4));
+        _advance(1);
+        _post(_pricesAt(1_500 * E18), _one(_report(account, 0, 0, 0)), _noLeaves());
+    }
+
+    function _pricesAt(uint256 wethPrice) internal view returns (PriceReport[] memory prices) {
+        prices = new PriceReport[](2);
+        prices[0] = _price(address(usdc), E18);
+        prices[1] = _price(address(weth), wethPrice);
+    }
+
+    function test_Gas_SeizeCollateral() public {
+        address account = address(0xDA2);
+        _indebted(account);
+        usdc.mint(address(this), 4_000e6);
+        usdc.approve(address(engine), type(uint256).max);
+        _measure("seizeCollateral_weth", abi.encodeCall(engine.seizeCollateral, (account, address(weth), 4_000e6)), 1);
+    }
+
+    function test_Gas_ResolveBadDebt() public {
+        address account = address(0xDA2);
+        _indebted(account);
+        usdc.mint(address(this), 6_000e6);
+        usdc.approve(address(engine), type(uint256).max);
+        engine.seizeCollateral(account, address(weth), 4_000e6);
+        _advance(1);
+        engine.seizeCollateral(account, address(weth), 300e6); // the rest: no dust left
+        _measure("resolveBadDebt_socialised", abi.encodeCall(engine.resolveBadDebt, (account)), 1);
+    }
+
     // ------------------------------------------------------------------ governance
 
     function test_Gas_GovernanceQueueAndExecute() public {

@@ -5,6 +5,7 @@ import {EngineBase} from "../utils/EngineBase.sol";
 import {MarginEngine} from "../../src/MarginEngine.sol";
 import {MockERC20} from "../mocks/MockTokens.sol";
 import {
+    IMarginEngine,
     ReportBatch,
     PriceReport,
     MarginReport,
@@ -12,7 +13,8 @@ import {
     TradeLeg,
     ParamChange,
     StoredMarginReport,
-    AccountHealth
+    AccountHealth,
+    SettlementState
 } from "@interfaces/IMarginEngine.sol";
 
 /// @title Drives the engine with random but mostly valid actions and records what must never happen.
@@ -29,6 +31,12 @@ contract Handler is EngineBase {
     bool public capExceeded;
     bool public loosenedEarly;
     bool public weakQuorumAccepted;
+    bool public liquidatorLeftBelowMaintenance;
+    bool public stepLoweredRatio;
+    bool public seizureLoweredEquity;
+    bool public badDebtUnaccounted;
+    /// @dev Rounding the engine may leave in the cash reserve's favour after socialised losses (wei).
+    uint256 public reserveDust;
     mapping(address => uint256) internal lastStepBlock;
     uint256 internal notionalBlock;
     uint256 public notionalInBlock;
@@ -37,6 +45,10 @@ contract Handler is EngineBase {
     uint256 public trades;
     uint256 public withdrawals;
     uint256 public executed;
+    uint256 public cashWithdrawals;
+    uint256 public repayments;
+    uint256 public seizures;
+    uint256 public badDebts;
 
     struct Queued {
         ParamChange change;
@@ -45,7 +57,13 @@ contract Handler is EngineBase {
 
     Queued[] internal queue;
 
-    constructor(MarginEngine engine_, MockERC20 usdc_, MockERC20 weth_, uint256[] memory keys, address[] memory addrs) {
+    constructor(
+        IMarginEngine engine_,
+        MockERC20 usdc_,
+        MockERC20 weth_,
+        uint256[] memory keys,
+        address[] memory addrs
+    ) {
         engine = engine_;
         usdc = usdc_;
         weth = weth_;
@@ -153,6 +171,7 @@ contract Handler is EngineBase {
         vm.prank(VENUE);
         try engine.settleTrade(legs) {
             ++trades;
+            _dust(2);
         } catch {}
     }
 
@@ -174,27 +193,198 @@ contract Handler is EngineBase {
         uint256 part = 1 + fraction % abs;
         int256 size = position < 0 ? int256(part) : -int256(part);
         uint256 mark = 1 + markSeed % (4_000 * E18);
+        int256 pv = pvSeed % int256(30_000 * E18) - int256(25_000 * E18);
+        _tryStep(account, liquidator, _step(account, id, size, mark), pv, abs);
+    }
+
+    function _tryStep(address account, address liquidator, LiquidationStep memory step, int256 pv, uint256 abs)
+        internal
+    {
         MarginReport[] memory reports = new MarginReport[](2);
-        reports[0] = _report(account, pvSeed % int256(30_000 * E18) - int256(25_000 * E18), 2_000 * E18, 1_500 * E18);
+        reports[0] = _report(account, pv, 2_000 * E18, 1_500 * E18);
         reports[1] = _report(liquidator, 0, 0, 0);
-        LiquidationStep memory step = _step(account, id, size, mark);
         bytes32[] memory others = _one(_stepLeaf(step));
         ReportBatch memory b = _batchFor(_leaves(_noPrices(), reports, others));
         try engine.postBatch(b, _sigs(b, engine.quorum()), _noPrices(), reports, others) {} catch {}
         bytes32[] memory proof = _proof(_leaves(_noPrices(), reports, others), 2);
+        StepCheck memory c = _beforeStep(account, liquidator);
         vm.prank(liquidator);
         try engine.liquidate(step, b.root, proof) {
             ++liquidations;
-            if (lastStepBlock[account] == block.number) secondStepInABlock = true;
-            lastStepBlock[account] = block.number;
-            if (notionalBlock != block.number) (notionalBlock, notionalInBlock) = (block.number, 0);
-            notionalInBlock += part * mark / 1e18;
-            // the cap in force at the step (governance may lower it later in the same block)
-            uint256 used = engine.liquidatedNotionalThisBlock();
-            if (used != notionalInBlock || used > engine.riskParams().liquidationNotionalCapPerBlock) {
-                capExceeded = true;
+            _dust(2);
+            _afterStep(c, account, liquidator, step.size, step.markPrice, abs);
+            _recordStep(account, step.size, step.markPrice);
+        } catch {}
+    }
+
+    function _recordStep(address account, int256 size, uint256 mark) internal {
+        if (lastStepBlock[account] == block.number) secondStepInABlock = true;
+        lastStepBlock[account] = block.number;
+        if (notionalBlock != block.number) (notionalBlock, notionalInBlock) = (block.number, 0);
+        notionalInBlock += (size < 0 ? uint256(-size) : uint256(size)) * mark / 1e18;
+        // the cap in force at the step (governance may lower it later in the same block)
+        uint256 used = engine.liquidatedNotionalThisBlock();
+        if (used != notionalInBlock || used > engine.riskParams().liquidationNotionalCapPerBlock) {
+            capExceeded = true;
+        }
+    }
+
+    /// @dev What a step's checks need from before it.
+    struct StepCheck {
+        AccountHealth account;
+        AccountHealth liquidator;
+        int256 accountCash;
+        int256 liquidatorCash;
+        uint256 fund;
+    }
+
+    function _beforeStep(address account, address liquidator) internal view returns (StepCheck memory c) {
+        c.account = engine.accountHealth(account);
+        c.liquidator = engine.accountHealth(liquidator);
+        (, c.accountCash,) = engine.accountState(account);
+        (, c.liquidatorCash,) = engine.accountState(liquidator);
+        c.fund = engine.settlementState().insuranceFund;
+    }
+
+    /// @dev The liquidator, its leg valued at the step's mark, stays at or above its maintenance plus the
+    ///      leg's governed requirement; the account's margin ratio (requirement leaving with the closed
+    ///      share, as the keepers report it) does not fall: penalty * |position| <= equity+ * |size|.
+    function _afterStep(
+        StepCheck memory c,
+        address account,
+        address liquidator,
+        int256 size,
+        uint256 mark,
+        uint256 position
+    ) internal {
+        (, int256 accountCash,) = engine.accountState(account);
+        (, int256 liquidatorCash,) = engine.accountState(liquidator);
+        int256 transfer = size * int256(mark) / 1e18; // toward zero, as the engine
+        // cash is read through the share rate once a loss was socialised: a wei of flooring either way
+        int256 paid = -(accountCash - c.accountCash) - transfer;
+        if (paid < -2) stepLoweredRatio = true;
+        uint256 penalty = paid > 0 ? uint256(paid) : 0;
+        uint256 fundShare = engine.settlementState().insuranceFund - c.fund;
+        int256 received = liquidatorCash - c.liquidatorCash - (transfer + int256(penalty) - int256(fundShare));
+        if (received > 2 || received < -2) liquidatorLeftBelowMaintenance = true;
+        uint256 closed = size < 0 ? uint256(-size) : uint256(size);
+        _checkLiquidator(c.liquidator, penalty - fundShare, closed * mark / 1e18);
+        // the account: only a positive equity pays a penalty, within the closed share of it
+        if (c.account.pricesFresh) {
+            uint256 positive = c.account.equity > 0 ? uint256(c.account.equity) : 0;
+            if (penalty * position > positive * closed + 2 * position) stepLoweredRatio = true;
+        }
+    }
+
+    /// @dev The liquidator's prices were fresh (the engine checked): its equity at the mark after the step.
+    function _checkLiquidator(AccountHealth memory before, uint256 share, uint256 notional) internal {
+        int256 equityAfter = before.equity + int256(share);
+        uint256 requirement =
+            before.maintenanceMargin + notional * engine.settlementState().liquidatorMarginBps / 10_000;
+        if (equityAfter < int256(requirement)) liquidatorLeftBelowMaintenance = true;
+    }
+
+    // ------------------------------------------------------------------ settlement
+
+    /// @dev A cash-only (funding) leg between two actors: always applies.
+    function funding(uint256 payerSeed, uint256 payeeSeed, uint256 amount) external {
+        ++calls;
+        address payer = _actor(payerSeed);
+        address payee = _actor(payeeSeed);
+        if (payer == payee) payee = _actor(payeeSeed % 4 + 1);
+        TradeLeg[] memory legs = _pair(payee, payer, ETH_PERP, 0, int256(amount % (5_000 * E18)));
+        vm.prank(VENUE);
+        try engine.settleTrade(legs) {
+            ++trades;
+            _dust(2);
+        } catch {}
+    }
+
+    function withdrawCash(uint256 actorSeed, uint256 amount) external {
+        ++calls;
+        address a = _actor(actorSeed);
+        (, int256 cash,) = engine.accountState(a);
+        if (cash < 1e12) return;
+        amount = 1 + amount % (uint256(cash) / 1e12);
+        vm.prank(a);
+        try engine.withdrawCash(amount) {
+            ++cashWithdrawals;
+            _dust(1);
+            (uint48 nonce,,) = engine.accountState(a);
+            if (nonce != 0) {
+                AccountHealth memory h = engine.accountHealth(a);
+                if (h.equity < int256(h.initialMargin) || !h.reportFresh) withdrawBelowInitial = true;
             }
         } catch {}
+    }
+
+    function repayDebt(uint256 actorSeed, uint256 amount) external {
+        ++calls;
+        address a = _actor(actorSeed);
+        (, int256 cash,) = engine.accountState(a);
+        uint256 balance = engine.collateralBalance(a, address(usdc));
+        if (cash >= 0 || balance == 0) return;
+        uint256 debtUnits = uint256(-cash) / 1e12;
+        uint256 cap = debtUnits < balance ? debtUnits : balance;
+        if (cap == 0) return;
+        vm.prank(a);
+        try engine.repayDebt(1 + amount % cap) {
+            ++repayments;
+            _dust(1);
+        } catch {}
+    }
+
+    /// @dev A liquidator collects an account's debt from its collateral (settlement asset first).
+    function seize(uint256 accountSeed, uint256 liqSeed, uint256 tokenSeed, uint256 amount) external {
+        ++calls;
+        address account = _actor(accountSeed);
+        address liquidator = _actor(liqSeed);
+        if (liquidator == account) liquidator = _actor(liqSeed % 4 + 1);
+        (, int256 cash,) = engine.accountState(account);
+        if (cash >= 0) return;
+        MockERC20 t = _token(tokenSeed);
+        uint256 units = 1 + amount % (uint256(-cash) / 1e12 + 1);
+        if (t == usdc) {
+            uint256 balance = engine.collateralBalance(account, address(usdc));
+            if (balance == 0) return;
+            units = 1 + amount % balance;
+        }
+        usdc.mint(liquidator, units);
+        vm.prank(liquidator);
+        usdc.approve(address(engine), units);
+        int256 equityBefore = engine.accountHealth(account).equity;
+        vm.prank(liquidator);
+        try engine.seizeCollateral(account, address(t), units) {
+            ++seizures;
+            _dust(1);
+            // the discount never exceeds the asset's haircut: equity does not fall (2 wei of flooring)
+            if (engine.accountHealth(account).equity < equityBefore - 2) seizureLoweredEquity = true;
+        } catch {}
+    }
+
+    function resolveBadDebt(uint256 actorSeed) external {
+        ++calls;
+        address a = _actor(actorSeed);
+        (, int256 cash,) = engine.accountState(a);
+        SettlementState memory before = engine.settlementState();
+        try engine.resolveBadDebt(a) {
+            ++badDebts;
+            SettlementState memory st = engine.settlementState();
+            (, int256 after_,) = engine.accountState(a);
+            uint256 covered = before.insuranceFund - st.insuranceFund;
+            uint256 socialised = st.socialisedLoss - before.socialisedLoss;
+            if (after_ != 0 || covered + socialised != uint256(-cash)) badDebtUnaccounted = true;
+            // the rate rounded up costs a wei per 1e18 of positive cash; a wipe-out (rate - cut < 1e9) takes
+            // what is left, less than 1e9 / rate of the positive cash
+            if (socialised != 0) {
+                _dust(before.totalPositiveCash / 1e18 + before.totalPositiveCash * 1e9 / before.positiveCashRate + 8);
+            }
+        } catch {}
+    }
+
+    /// @dev Once a loss was socialised, each cash write may floor a share by a wei.
+    function _dust(uint256 wei_) internal {
+        if (engine.settlementState().positiveCashRate != E18 || wei_ > 2) reserveDust += wei_;
     }
 
     // ------------------------------------------------------------------ governance
@@ -270,7 +460,7 @@ contract InvariantsTest is EngineBase {
     }
 
     function targetSelectors() public view returns (FuzzSelector[] memory s) {
-        bytes4[] memory sel = new bytes4[](11);
+        bytes4[] memory sel = new bytes4[](16);
         sel[0] = Handler.deposit.selector;
         sel[1] = Handler.withdraw.selector;
         sel[2] = Handler.postReports.selector;
@@ -282,26 +472,37 @@ contract InvariantsTest is EngineBase {
         sel[8] = Handler.cancelChange.selector;
         sel[9] = Handler.tighten.selector;
         sel[10] = Handler.advance.selector;
+        sel[11] = Handler.funding.selector;
+        sel[12] = Handler.withdrawCash.selector;
+        sel[13] = Handler.repayDebt.selector;
+        sel[14] = Handler.seize.selector;
+        sel[15] = Handler.resolveBadDebt.selector;
         s = new FuzzSelector[](1);
         s[0] = FuzzSelector(address(handler), sel);
     }
 
-    /// @notice The engine's token balances equal the sum of the accounts' balances.
-    function invariant_CollateralConserved() public {
+    /// @notice Issue 12, invariant 1: the tokens the engine holds are every account's balance and, for
+    ///         the settlement asset, the cash reserve on top (exactly: nothing else moves tokens). The
+    ///         reserve backs the insurance fund before any cash is paid out (checked by withdrawCash).
+    function invariant_TokensHeldCoverBalancesAndReserve() public {
         address[4] memory actors = handler.actorList();
         MockERC20[2] memory tokens = [usdc, weth];
+        SettlementState memory st = engine.settlementState();
         for (uint256 t; t < 2; ++t) {
             uint256 sum;
             for (uint256 i; i < actors.length; ++i) {
                 sum += engine.collateralBalance(actors[i], address(tokens[t]));
             }
+            (, uint256 total) = engine.collateralStatus(address(tokens[t]));
+            assertEq(total, sum);
+            if (tokens[t] == usdc) sum += st.cashReserve / 1e12;
             assertEq(tokens[t].balanceOf(address(engine)), sum);
         }
+        assertEq(st.cashReserve % 1e12, 0);
     }
 
-    /// @notice Every instrument's positions sum to zero, and so does cash (trades and liquidations
-    ///         move both between parties).
-    function invariant_PositionsAndCashConserved() public {
+    /// @notice Every instrument's positions sum to zero (trades and liquidations move them between parties).
+    function invariant_PositionsConserved() public {
         address[4] memory actors = handler.actorList();
         bytes32[2] memory ids = [ETH_PERP, BTC_PERP];
         for (uint256 k; k < 2; ++k) {
@@ -311,12 +512,36 @@ contract InvariantsTest is EngineBase {
             }
             assertEq(sum, 0);
         }
-        int256 cash;
+    }
+
+    /// @notice Issue 12, invariant 2: cash (positive claims and debt) and the insurance fund net to the
+    ///         collected reserve: exactly until a loss is socialised, then within the rounding the engine
+    ///         leaves in the reserve's favour (never above it).
+    function invariant_CashAndDebtNetToTheReserve() public {
+        address[4] memory actors = handler.actorList();
+        SettlementState memory st = engine.settlementState();
+        int256 net = int256(st.insuranceFund) - int256(st.cashReserve);
         for (uint256 i; i < actors.length; ++i) {
             (, int256 c,) = engine.accountState(actors[i]);
-            cash += c;
+            net += c;
         }
-        assertEq(cash, 0);
+        assertLe(net, 0);
+        assertGe(net, -int256(handler.reserveDust()));
+    }
+
+    /// @notice Issue 12, invariant 3: no step leaves the liquidator below maintenance (its leg valued at
+    ///         the step's mark, requirement = maintenance + liquidatorMarginBps of the notional).
+    function invariant_NoStepLeavesTheLiquidatorBelowMaintenance() public {
+        assertFalse(handler.liquidatorLeftBelowMaintenance());
+    }
+
+    /// @notice Issue 12, invariant 4: a step never lowers the liquidated account's margin ratio (a
+    ///         takeover's penalty stays within the closed share of a positive equity; a seizure never
+    ///         lowers equity), and bad debt is written off exactly: fund + socialised = debt.
+    function invariant_StepsNeverLowerTheRatioAndBadDebtIsAccounted() public {
+        assertFalse(handler.stepLoweredRatio());
+        assertFalse(handler.seizureLoweredEquity());
+        assertFalse(handler.badDebtUnaccounted());
     }
 
     /// @notice No successful withdrawal by an account with positions left it below initial margin.
@@ -353,5 +578,9 @@ contract InvariantsTest is EngineBase {
         emit log_named_uint("withdrawals", handler.withdrawals());
         emit log_named_uint("liquidations", handler.liquidations());
         emit log_named_uint("changes executed", handler.executed());
+        emit log_named_uint("cash withdrawals", handler.cashWithdrawals());
+        emit log_named_uint("repayments", handler.repayments());
+        emit log_named_uint("seizures", handler.seizures());
+        emit log_named_uint("bad debts resolved", handler.badDebts());
     }
 }

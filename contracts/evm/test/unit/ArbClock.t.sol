@@ -2,9 +2,9 @@
 pragma solidity 0.8.30;
 
 import {EngineBase} from "../utils/EngineBase.sol";
-import {MarginEngine} from "../../src/MarginEngine.sol";
 import {MockArbSys} from "../mocks/MockArbSys.sol";
 import {
+    IMarginEngine,
     IMarginEngineErrors as E,
     LiquidationStep,
     MarginReport,
@@ -37,7 +37,7 @@ contract ArbClockTest is EngineBase {
 
     function test_WithoutArbSysTheClockIsBlockNumber() public {
         vm.etch(address(ARB_SYS), "");
-        MarginEngine plain = _deploy(2);
+        IMarginEngine plain = _deploy(2);
         assertEq(plain.clockBlock(), block.number);
         // Decided at deployment: ArbSys appearing later does not change it.
         vm.etch(address(ARB_SYS), type(MockArbSys).runtimeCode);

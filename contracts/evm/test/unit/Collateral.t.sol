@@ -7,10 +7,14 @@ import {IMarginEngineErrors as E, ParamChange, AccountHealth} from "@interfaces/
 import {MockERC20, NoBoolToken, FalseToken, ShortReturnToken, ReentrantToken} from "../mocks/MockTokens.sol";
 
 contract CollateralTest is EngineBase {
+    /// @dev Listing is loosening: queued by the admin, executed after the timelock.
     function _listToken(address token, uint8 decimals) internal {
-        vm.startPrank(ADMIN);
-        engine.proposeChange(ParamChange(1, token, decimals));
-        vm.stopPrank();
+        ParamChange memory c = ParamChange(1, token, decimals);
+        vm.prank(ADMIN);
+        engine.proposeChange(c);
+        uint64 eta = uint64(block.timestamp + engine.riskParams().timelockDelay);
+        vm.warp(eta);
+        engine.executeChange(c, eta);
     }
 
     // ------------------------------------------------------------------ deposit

@@ -3,7 +3,13 @@ pragma solidity 0.8.30;
 
 import {EngineBase} from "../utils/EngineBase.sol";
 import {MarginEngine} from "../../src/MarginEngine.sol";
-import {IMarginEngineErrors as E, ParamChange, RiskParams, CollateralInfo} from "@interfaces/IMarginEngine.sol";
+import {
+    IMarginEngineErrors as E,
+    ParamChange,
+    RiskParams,
+    CollateralInfo,
+    SettlementState
+} from "@interfaces/IMarginEngine.sol";
 
 contract ConstructorTest is EngineBase {
     address[] internal assets;
@@ -223,13 +229,24 @@ contract GovernanceTest is EngineBase {
         assertEq(engine.riskEpoch(), 1);
     }
 
-    function test_RemoveVenueListCollateralAndBumpEpochAtOnce() public {
+    function test_RemoveVenueAndBumpEpochAtOnce() public {
         vm.startPrank(COUNCIL);
         engine.proposeChange(_change(12, VENUE, 0));
-        engine.proposeChange(_change(1, address(0x7777), 8));
         engine.proposeChange(_change(16, address(0), 0));
         vm.stopPrank();
         assertFalse(engine.isVenue(VENUE));
+        assertEq(engine.riskEpoch(), 1);
+    }
+
+    /// @dev Issue 12 ("listing can be exhausted"): on the old code the council listed at once
+    ///      (`applied` was true and the asset was listed in the same call).
+    function test_ListingIsQueuedBehindTheTimelock() public {
+        vm.prank(COUNCIL);
+        vm.expectRevert(abi.encodeWithSelector(E.NotAdmin.selector, COUNCIL));
+        engine.proposeChange(_change(1, address(0x7777), 8));
+        _execute(_change(1, address(0x7777), 8));
+        vm.prank(COUNCIL);
+        engine.proposeChange(_change(16, address(0), 0));
         CollateralInfo memory info = engine.collateralInfo(address(0x7777));
         assertTrue(info.listed);
         assertEq(info.decimals, 8);
@@ -280,8 +297,13 @@ contract GovernanceTest is EngineBase {
         _execute(_change(8, address(0), 1));
         _execute(_change(9, address(0x4444), 0));
         _execute(_change(11, address(0x5555), 0));
-        _execute(_change(14, address(0x6666), 0));
+        vm.prank(ADMIN);
+        (, bool applied) = engine.proposeChange(_change(14, address(0x6666), 0)); // at once, admin only
+        assertTrue(applied);
         _execute(_change(15, address(0x7777), 0));
+        _execute(_change(17, address(0), 2_000));
+        _execute(_change(18, address(0), 0));
+        _execute(_change(19, address(0), 100));
         RiskParams memory p = engine.riskParams();
         assertEq(p.liquidationPenaltyBps, 1_000);
         assertEq(p.maxReportAgeBlocks, 100);
@@ -295,6 +317,10 @@ contract GovernanceTest is EngineBase {
         (, address c, address g) = engine.roles();
         assertEq(c, address(0x6666));
         assertEq(g, address(0x7777));
+        SettlementState memory st = engine.settlementState();
+        assertEq(st.seizureDiscountBps, 2_000);
+        assertEq(st.insuranceShareBps, 0);
+        assertEq(st.liquidatorMarginBps, 100);
         _execute(_change(13, address(0x8888), 0));
         (address a,,) = engine.roles();
         assertEq(a, address(0x8888));
@@ -366,8 +392,8 @@ contract GovernanceTest is EngineBase {
 
     function test_RevertWhen_UnknownChangeKind() public {
         vm.prank(ADMIN);
-        vm.expectRevert(abi.encodeWithSelector(E.UnknownChangeKind.selector, 17));
-        engine.proposeChange(_change(17, address(0), 0));
+        vm.expectRevert(abi.encodeWithSelector(E.UnknownChangeKind.selector, 21));
+        engine.proposeChange(_change(21, address(0), 0));
         // the kind is checked before the role
         vm.prank(STRANGER);
         vm.expectRevert(abi.encodeWithSelector(E.UnknownChangeKind.selector, 255));
@@ -421,13 +447,12 @@ contract GovernanceTest is EngineBase {
         vm.prank(ADMIN);
         vm.expectRevert(abi.encodeWithSelector(E.TooManyKeepers.selector, 32));
         engine.proposeChange(_change(9, address(0x4444), 0));
-        vm.startPrank(ADMIN);
         for (uint256 i; i < 14; ++i) {
-            engine.proposeChange(_change(1, address(uint160(0x8000 + i)), 18));
+            _execute(_change(1, address(uint160(0x8000 + i)), 18));
         }
+        vm.prank(ADMIN);
         vm.expectRevert(abi.encodeWithSelector(E.TooManyCollateralAssets.selector, 16));
         engine.proposeChange(_change(1, address(0x4444), 18));
-        vm.stopPrank();
     }
 
     // --- instruments and pause

@@ -157,16 +157,20 @@ contract LiquidationTest is EngineBase {
 
     function test_LiquidationStep() public {
         (LiquidationStep memory step, bytes32 root, bytes32[] memory proof) = _makeAliceLiquidatable();
-        // notional 5 * 2,000 = 10,000; penalty 5% = 500; Alice is long: size -5, transfer -10,000
-        int256 paid = 10_000 * int256(E18) - 500 * int256(E18);
+        // notional 5 * 2,000 = 10,000; penalty 5% = 500, capped at the closed half of Alice's equity
+        // (9,800 - 9,500 = 300): 150, half of it to the insurance fund. Alice is long: size -5,
+        // transfer -10,000.
+        int256 paid = 10_000 * int256(E18) - 150 * int256(E18);
         vm.expectEmit(true, true, true, true, address(engine));
         emit PositionChanged(ALICE, ETH_PERP, -5 * int256(E18), paid, 5 * int256(E18), 2);
         vm.expectEmit(true, true, true, true, address(engine));
-        emit PositionChanged(CAROL, ETH_PERP, 5 * int256(E18), -paid, 5 * int256(E18), 1);
+        emit PositionChanged(CAROL, ETH_PERP, 5 * int256(E18), -paid - 75 * int256(E18), 5 * int256(E18), 1);
         vm.expectEmit(true, true, true, true, address(engine));
         emit LiquidationExecuted(
-            ALICE, CAROL, ETH_PERP, -5 * int128(int256(E18)), uint128(2_000 * E18), 10_000 * E18, 500 * E18
+            ALICE, CAROL, ETH_PERP, -5 * int128(int256(E18)), uint128(2_000 * E18), 10_000 * E18, 150 * E18
         );
+        vm.expectEmit(true, true, true, true, address(engine));
+        emit InsuranceFundCredited(ALICE, 75 * E18, 75 * E18);
         vm.prank(CAROL);
         engine.liquidate(step, root, proof);
         (uint48 nonce, int256 cash, uint48 last) = engine.accountState(ALICE);
@@ -174,7 +178,8 @@ contract LiquidationTest is EngineBase {
         assertEq(cash, paid);
         assertEq(last, block.number);
         (, int256 carolCash,) = engine.accountState(CAROL);
-        assertEq(carolCash, -paid);
+        assertEq(carolCash, -paid - 75 * int256(E18));
+        assertEq(engine.settlementState().insuranceFund, 75 * E18);
         assertEq(engine.liquidatedNotionalThisBlock(), 10_000 * E18);
         _advance(1);
         assertEq(engine.liquidatedNotionalThisBlock(), 0);
@@ -216,10 +221,22 @@ contract LiquidationTest is EngineBase {
         engine.liquidate(step, root, proof);
     }
 
+    /// @dev Issue 12 ("a dust trade cancels pending steps"): on the old code Alice's 1-wei reducing
+    ///      trade was accepted, bumped her nonce and the pending step then reverted NonceMismatch.
+    function test_DustTradeOfALiquidatableAccountIsRefused() public {
+        (LiquidationStep memory step, bytes32 root, bytes32[] memory proof) = _makeAliceLiquidatable();
+        vm.prank(VENUE);
+        vm.expectRevert(abi.encodeWithSelector(E.AccountLiquidatable.selector, ALICE));
+        engine.settleTrade(_pair(BOB, ALICE, ETH_PERP, 1, 0));
+        vm.prank(CAROL);
+        engine.liquidate(step, root, proof);
+        assertEq(engine.positionOf(ALICE, ETH_PERP), 5 * int256(E18));
+    }
+
     function test_RevertWhen_NonceOrFreshnessFails() public {
         (LiquidationStep memory step, bytes32 root, bytes32[] memory proof) = _makeAliceLiquidatable();
-        // Alice trades (reduces) in the same block: nonce moves on
-        _settle(_pair(BOB, ALICE, ETH_PERP, 1, 0));
+        // a cash-only leg (funding) always applies and moves Alice's nonce on
+        _settle(_pair(BOB, ALICE, ETH_PERP, 0, 1));
         vm.prank(CAROL);
         vm.expectRevert(abi.encodeWithSelector(E.NonceMismatch.selector, ALICE, 2, 1));
         engine.liquidate(step, root, proof);
@@ -234,9 +251,13 @@ contract LiquidationTest is EngineBase {
         vm.expectRevert(abi.encodeWithSelector(E.NoFreshReport.selector, ALICE));
         engine.liquidate(step, root, new bytes32[](0));
 
-        // a report but stale prices
+        // reports but stale prices: the account's stale USDC counts as zero (no StalePrice for it);
+        // the liquidator's own checks still fail closed
         _advance(49);
-        _postReport(ALICE, -9_500 * int256(E18), 2_000 * E18, 1_500 * E18);
+        MarginReport[] memory reports = new MarginReport[](2);
+        reports[0] = _report(ALICE, -9_500 * int256(E18), 2_000 * E18, 1_500 * E18);
+        reports[1] = _report(CAROL, 0, 0, 0);
+        _post(_noPrices(), reports, _noLeaves());
         _advance(1);
         step = _step(ALICE, ETH_PERP, -int256(E18), 2_000 * E18);
         root = _attest(_one(_stepLeaf(step)));
@@ -282,13 +303,22 @@ contract LiquidationTest is EngineBase {
         vm.prank(CAROL);
         vm.expectRevert(abi.encodeWithSelector(E.LiquidationAlreadyThisBlock.selector, ALICE));
         engine.liquidate(again, root2, proof2);
-        // next block: allowed again (re-report for the same nonces, newer block)
+        // next block: allowed again with a step from the new report's block (the re-report for the same
+        // nonces makes the older step stale)
         _advance(1);
         reports[0] = _report(ALICE, -19_000 * int256(E18), 2_000 * E18, 1_500 * E18);
         reports[1] = _report(CAROL, 0, 0, 0);
-        _post(_one(_price(address(usdc), E18)), reports, _noLeaves());
+        LiquidationStep memory fresh = _step(ALICE, ETH_PERP, -int256(E18), 2_000 * E18);
+        others = _one(_stepLeaf(fresh));
+        PriceReport[] memory prices = _one(_price(address(usdc), E18));
+        bytes32 root3 = _post(prices, reports, others).root;
         vm.prank(CAROL);
+        vm.expectRevert(
+            abi.encodeWithSelector(E.StepOlderThanReport.selector, ALICE, again.observedBlock + 1, again.observedBlock)
+        );
         engine.liquidate(again, root2, proof2);
+        vm.prank(CAROL);
+        engine.liquidate(fresh, root3, _proof(_leaves(prices, reports, others), 3));
         assertEq(engine.positionOf(ALICE, ETH_PERP), 4 * int256(E18));
     }
 

@@ -53,7 +53,7 @@ abstract contract EngineBase is Test, IMarginEngineEvents {
     bytes32 internal constant ETH_PERP = keccak256("ETH-PERP");
     bytes32 internal constant BTC_PERP = keccak256("BTC-PERP");
 
-    MarginEngine internal engine;
+    IMarginEngine internal engine;
     MockERC20 internal usdc;
     MockERC20 internal weth;
 
@@ -104,7 +104,7 @@ abstract contract EngineBase is Test, IMarginEngineEvents {
         });
     }
 
-    function _deploy(uint8 quorum_) internal returns (MarginEngine) {
+    function _deploy(uint8 quorum_) internal returns (IMarginEngine) {
         address[] memory assets = new address[](2);
         assets[0] = address(usdc);
         assets[1] = address(weth);
@@ -116,10 +116,13 @@ abstract contract EngineBase is Test, IMarginEngineEvents {
         weights[1] = 9_000;
         address[] memory venues = new address[](1);
         venues[0] = VENUE;
-        return
-            new MarginEngine(
-                ADMIN, COUNCIL, GUARDIAN, keeperAddrs, quorum_, _params(), assets, decimals, weights, venues
-            );
+        return IMarginEngine(
+            address(
+                new MarginEngine(
+                    ADMIN, COUNCIL, GUARDIAN, keeperAddrs, quorum_, _params(), assets, decimals, weights, venues
+                )
+            )
+        );
     }
 
     // ------------------------------------------------------------------ time

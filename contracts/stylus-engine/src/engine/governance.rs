@@ -48,8 +48,17 @@ impl MarginEngine {
             check_bounds(k, value)?;
             self.governance().set_param(k, value);
         }
-        // Parallel arrays must have one entry per asset.
+        // Parallel arrays must have one entry per asset; the first is the settlement asset S.
         let n = U256::from(assets.len());
+        if assets.is_empty() {
+            return Err(E::ParameterOutOfBounds {
+                kind: kind::LIST_COLLATERAL,
+                value: U256::ZERO,
+                min: U256::from(1),
+                max: U256::from(crate::vault::MAX_COLLATERAL_ASSETS),
+            }
+            .into());
+        }
         if decimals.len() != assets.len() {
             let len = U256::from(decimals.len());
             return Err(E::ParameterOutOfBounds {
@@ -77,6 +86,18 @@ impl MarginEngine {
             self.vault().check_list(asset)?;
             self.vault().list(asset, dec, weight);
         }
+        // S (non-empty, equal lengths: checked above) has at most 18 decimals.
+        let (settlement, settlement_decimals) = (assets[0], decimals[0]);
+        if settlement_decimals > 18 {
+            return Err(E::ParameterOutOfBounds {
+                kind: kind::LIST_COLLATERAL,
+                value: U256::from(settlement_decimals),
+                min: U256::ZERO,
+                max: U256::from(18),
+            }
+            .into());
+        }
+        self.settlement().init(settlement, settlement_decimals);
         for &venue in venues {
             _non_zero(venue)?;
             self.ledger().set_venue(venue, true);
@@ -94,14 +115,15 @@ impl MarginEngine {
             kind::LIQUIDATION_THRESHOLD | kind::TIMELOCK_DELAY => {
                 value > self.governance().param(change.kind)
             }
+            kind::LIQUIDATOR_MARGIN => value > self.settlement().param(change.kind),
             kind::MAX_REPORT_AGE | kind::MAX_PRICE_AGE => {
                 value < self.governance().param(change.kind)
             }
             kind::QUORUM => value > U256::from(self.keeper_set().quorum()),
-            kind::LIST_COLLATERAL
-            | kind::REMOVE_KEEPER
+            kind::REMOVE_KEEPER
             | kind::REMOVE_VENUE
-            | kind::BUMP_RISK_EPOCH => true,
+            | kind::BUMP_RISK_EPOCH
+            | kind::DELIST_COLLATERAL => true,
             _ => false,
         }
     }
@@ -113,7 +135,7 @@ impl MarginEngine {
         let needs_target = matches!(
             change.kind,
             kind::COLLATERAL_WEIGHT | kind::LIST_COLLATERAL | kind::ADD_KEEPER
-                ..=kind::SET_PAUSE_GUARDIAN
+                ..=kind::SET_PAUSE_GUARDIAN | kind::DELIST_COLLATERAL
         );
         if needs_target {
             _non_zero(change.target)?;
@@ -122,6 +144,13 @@ impl MarginEngine {
         match change.kind {
             kind::COLLATERAL_WEIGHT => self.vault().only_listed(change.target),
             kind::LIST_COLLATERAL => self.vault().check_list(change.target),
+            kind::DELIST_COLLATERAL => {
+                self.vault().only_listed(change.target)?;
+                if change.target == self.settlement().asset() {
+                    return Err(E::SettlementAssetFixed { asset: change.target }.into());
+                }
+                Ok(())
+            }
             kind::QUORUM => self.keeper_set().check_quorum(change.value),
             kind::ADD_KEEPER => self.keeper_set().check_add(change.target),
             kind::REMOVE_KEEPER => self.keeper_set().check_remove(change.target),
@@ -148,6 +177,10 @@ impl MarginEngine {
             kind::SET_ADMIN..=kind::SET_PAUSE_GUARDIAN => {
                 self.governance().set_role(change.kind, target)
             }
+            kind::SEIZURE_DISCOUNT..=kind::LIQUIDATOR_MARGIN => {
+                self.settlement().set_param(change.kind, value)
+            }
+            kind::DELIST_COLLATERAL => self.vault().delist(target),
             _ => {}
         }
         crate::words::emit(
@@ -166,15 +199,16 @@ impl MarginEngine {
             return Err(E::UnknownChangeKind { kind: change.kind }.into());
         }
         let caller = self.vm().msg_sender();
-        let tightening = self._is_tightening(change);
-        if tightening {
+        // The admin replaces the council at once: a rogue council cannot cancel its removal.
+        let at_once = change.kind == kind::SET_RISK_COUNCIL || self._is_tightening(change);
+        if at_once && change.kind != kind::SET_RISK_COUNCIL {
             self.governance().only_council_or_admin(caller)?;
         } else {
             self.governance().only_admin(caller)?;
         }
         self._check_change(change)?;
         let now = self.vm().block_timestamp();
-        if tightening {
+        if at_once {
             let id = change_id(change.kind, change.target, change.value, now);
             self._apply_change(change, id)?;
             return Ok((id, true));
@@ -182,7 +216,7 @@ impl MarginEngine {
         let delay = u64::from(self.governance().params().timelockDelay);
         let eta = now.checked_add(delay).ok_or_else(overflow)?;
         let id = change_id(change.kind, change.target, change.value, eta);
-        self.governance().enqueue(id, eta)?;
+        self.governance().enqueue(id, change.kind, eta)?;
         crate::words::emit(
             self.vm(),
             Ev::ChangeQueued {
@@ -214,7 +248,17 @@ impl MarginEngine {
     }
 
     pub(crate) fn _cancel_change(&mut self, id: B256) -> EngineResult<()> {
-        self.governance().only_council_or_admin(self.vm().msg_sender())?;
+        let caller = self.vm().msg_sender();
+        self.governance().only_council_or_admin(caller)?;
+        let queued_kind = self.governance().queued_kind(id);
+        if self.governance().queued_eta(id) == 0 {
+            return Err(E::ChangeNotQueued { changeId: id }.into());
+        }
+        // Only the admin cancels a role change (the council cannot keep itself or block a new
+        // admin or guardian).
+        if matches!(queued_kind, kind::SET_ADMIN | kind::SET_PAUSE_GUARDIAN) {
+            self.governance().only_admin(caller)?;
+        }
         self.governance().dequeue(id)?;
         crate::words::emit(self.vm(), Ev::ChangeCancelled { changeId: id });
         Ok(())

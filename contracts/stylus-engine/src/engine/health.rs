@@ -6,7 +6,7 @@ use stylus_sdk::alloy_primitives::{Address, I256, U256};
 
 use crate::abi::{AccountHealth, StoredMarginReport};
 use crate::errors::EngineResult;
-use crate::math::{add, mul, mul_div, signed, wide, BPS};
+use crate::math::{add, mul, mul_div, signed, sub, wide, BPS};
 use crate::reports::is_fresh;
 use crate::MarginEngine;
 
@@ -48,28 +48,74 @@ impl MarginEngine {
         if let Some((asset, price_block)) = valuation.stale {
             return Err(E::StalePrice { asset, priceBlock: price_block }.into());
         }
-        let (_, cash, _) = self.ledger().account(account);
+        let cash = self._cash(account)?;
         let equity = add(add(signed(valuation.weighted)?, cash)?, wide(report.portfolioValue))?;
         Ok(FreshEquity { equity, report })
     }
 
-    /// NoFreshReport, StalePrice, BelowInitialMargin.
+    /// The equity liquidation sees: every asset with a stale or missing price at zero (an
+    /// unpriced asset cannot block a liquidation).
+    fn _liquidation_equity(
+        &self,
+        account: Address,
+        report: &StoredMarginReport,
+    ) -> EngineResult<I256> {
+        let valuation = self.vault().valuation(
+            account,
+            None,
+            self._clock(),
+            self.governance().params().maxPriceAgeBlocks,
+        )?;
+        let cash = self._cash(account)?;
+        add(add(signed(valuation.weighted_fresh)?, cash)?, wide(report.portfolioValue))
+    }
+
+    /// NoFreshReport, NotLiquidatable (liquidation equity, stale prices at zero); returns the
+    /// liquidation equity and the report.
+    pub(crate) fn _require_liquidatable(&self, account: Address) -> EngineResult<FreshEquity> {
+        let report = self.reports().report(account);
+        if !self._report_fresh(account, &report) {
+            return Err(E::NoFreshReport { account }.into());
+        }
+        let equity = self._liquidation_equity(account, &report)?;
+        if !self._below_threshold(equity, report.maintenanceMargin)? {
+            let threshold = U256::from(self.governance().params().liquidationThresholdBps);
+            let requirement = mul_div(U256::from(report.maintenanceMargin), threshold, BPS)?;
+            return Err(E::NotLiquidatable {
+                account,
+                equity,
+                maintenanceRequirement: requirement,
+            }
+            .into());
+        }
+        Ok(FreshEquity { equity, report })
+    }
+
+    /// Whether `account`'s report is fresh and shows it liquidatable (stale prices at zero).
+    pub(crate) fn _liquidatable(&self, account: Address) -> EngineResult<bool> {
+        let report = self.reports().report(account);
+        Ok(self._report_fresh(account, &report)
+            && self._below_threshold(
+                self._liquidation_equity(account, &report)?,
+                report.maintenanceMargin,
+            )?)
+    }
+
+    /// NoFreshReport, StalePrice, BelowInitialMargin (equity less `debit`, a cash withdrawal's
+    /// after-state); returns the equity (before the debit) and the report.
     pub(crate) fn _require_initial(
         &self,
         account: Address,
         override_balance: Option<(Address, U256)>,
-    ) -> EngineResult<()> {
+        debit: I256,
+    ) -> EngineResult<FreshEquity> {
         let fresh = self._fresh_equity(account, override_balance)?;
         let initial = U256::from(fresh.report.initialMargin);
-        if fresh.equity < signed(initial)? {
-            return Err(E::BelowInitialMargin {
-                account,
-                equity: fresh.equity,
-                initialMargin: initial,
-            }
-            .into());
+        let equity = sub(fresh.equity, debit)?;
+        if equity < signed(initial)? {
+            return Err(E::BelowInitialMargin { account, equity, initialMargin: initial }.into());
         }
-        Ok(())
+        Ok(fresh)
     }
 
     /// `equity * 10_000 < maintenanceMargin * liquidationThresholdBps`.
@@ -91,7 +137,7 @@ impl MarginEngine {
             self._clock(),
             self.governance().params().maxPriceAgeBlocks,
         )?;
-        let (_, cash, _) = self.ledger().account(account);
+        let cash = self._cash(account)?;
         let portfolio = wide(report.portfolioValue);
         let equity = add(add(signed(valuation.weighted)?, cash)?, portfolio)?;
         let maintenance = U256::from(report.maintenanceMargin);
@@ -103,9 +149,9 @@ impl MarginEngine {
             mul_div(equity.unsigned_abs(), BPS, maintenance)?
         };
         let prices_fresh = valuation.stale.is_none();
-        let liquidatable = report_fresh
-            && prices_fresh
-            && self._below_threshold(equity, report.maintenanceMargin)?;
+        let liquidation_equity = add(add(signed(valuation.weighted_fresh)?, cash)?, portfolio)?;
+        let liquidatable =
+            report_fresh && self._below_threshold(liquidation_equity, report.maintenanceMargin)?;
         Ok(AccountHealth {
             weightedCollateralValue: valuation.weighted,
             cash,

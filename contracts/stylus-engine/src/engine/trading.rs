@@ -24,6 +24,9 @@ impl MarginEngine {
             return Err(E::ZeroAmount {}.into());
         }
         self.vault().only_listed(asset)?;
+        if self.vault().winding_down(asset) {
+            return Err(E::AssetDelisted { asset }.into());
+        }
         let account = self.vm().msg_sender();
         self.vault().credit(account, asset, amount)?;
         let this = self.vm().contract_address();
@@ -51,7 +54,7 @@ impl MarginEngine {
         }
         let after = balance - amount; // amount <= balance: no underflow
         if !self.ledger().nonce(account).is_zero() {
-            self._require_initial(account, Some((asset, after)))?;
+            self._require_initial(account, Some((asset, after)), I256::ZERO)?;
         }
         self.vault().set_balance(account, asset, after);
         let vm = self.vm().clone();
@@ -98,12 +101,16 @@ impl MarginEngine {
         if !cash.is_zero() {
             return Err(E::CashNotConserved { imbalance: cash }.into());
         }
-        // Risk-adding legs need a fresh report and equity >= initial margin, pre-trade.
+        // Pre-trade, in leg order: a risk-adding leg needs a fresh report and equity >= initial
+        // margin; a reducing leg of a liquidatable account is refused (a dust trade would bump
+        // its nonce and void pending steps); a cash-only leg always applies.
         for leg in legs {
             let before = self.ledger().position(leg.account, leg.instrumentId);
             let after = add(before, wide(leg.sizeDelta))?;
             if adds_risk(before, after) {
-                self._require_initial(leg.account, None)?;
+                self._require_initial(leg.account, None, I256::ZERO)?;
+            } else if leg.sizeDelta != 0 && self._liquidatable(leg.account)? {
+                return Err(E::AccountLiquidatable { account: leg.account }.into());
             }
         }
         // Apply, in leg order.
@@ -111,7 +118,8 @@ impl MarginEngine {
             let size_delta = wide(leg.sizeDelta);
             let cash_delta = wide(leg.cashDelta);
             let (new_size, positions_nonce) =
-                self.ledger().apply(leg.account, leg.instrumentId, size_delta, cash_delta)?;
+                self.ledger().apply(leg.account, leg.instrumentId, size_delta)?;
+            self._add_cash(leg.account, cash_delta)?;
             crate::words::emit(
                 self.vm(),
                 Ev::PositionChanged {

@@ -336,6 +336,72 @@ impl World {
         out
     }
 
+    /// `withdrawCash(amount)` by `who`: the engine's USDC `transfer` succeeds iff it holds the
+    /// amount, and then moves it.
+    pub fn withdraw_cash(&mut self, who: Address, amount: U256) -> Outcome {
+        let call = I::withdrawCashCall { amount }.abi_encode();
+        let transfer = transfer_calldata(who, amount);
+        let funded = self.token_balance(USDC, ENGINE) >= amount;
+        let answer = if funded { Ok(word(1)) } else { Err(Vec::new()) };
+        let out = self.chain.call_mocked(who, &call, |vm| {
+            vm.mock_call(USDC, transfer, U256::ZERO, answer);
+        });
+        if out.result.is_ok() {
+            self.move_tokens(USDC, ENGINE, who, amount);
+        }
+        out
+    }
+
+    /// `repayDebt(amount)` by `who` (no token moves: S changes from collateral to reserve).
+    pub fn repay(&mut self, who: Address, amount: U256) -> Outcome {
+        self.send(who, I::repayDebtCall { amount })
+    }
+
+    /// What `seizeCollateral(account, asset, amount)` hands over of a non-settlement asset now:
+    /// min(balance, floor(amount * 1e12 * 10**decimals * 10_000 / (price * (10_000 - discount)))).
+    pub fn seized_for(&mut self, account: Address, asset: Address, amount: U256) -> U256 {
+        let balance = self.view(I::collateralBalanceCall { account, asset });
+        let info = self.view(I::collateralInfoCall { asset });
+        let state = self.view(I::settlementStateCall {});
+        let discount = state.seizureDiscountBps.min(10_000 - info.weightBps);
+        let cash = amount * U256::from(1_000_000_000_000u64);
+        let num = cash * U256::from(10u64).pow(U256::from(info.decimals)) * U256::from(10_000);
+        (num / (U256::from(info.price) * U256::from(10_000 - discount))).min(balance)
+    }
+
+    /// `seizeCollateral(account, asset, amount)` by `liquidator`. For WETH the liquidator's USDC
+    /// `transferFrom` succeeds iff it holds `amount`, the engine's WETH `transfer` iff it holds
+    /// what is seized (as [`Self::seized_for`] computes it); both then move.
+    pub fn seize(
+        &mut self,
+        liquidator: Address,
+        account: Address,
+        asset: Address,
+        amount: U256,
+    ) -> Outcome {
+        let call = I::seizeCollateralCall { account, asset, amount }.abi_encode();
+        if asset == USDC {
+            return self.chain.call(liquidator, &call);
+        }
+        let seized = self.seized_for(account, asset, amount);
+        let pay_in = transfer_from_calldata(liquidator, ENGINE, amount);
+        let pay_out = transfer_calldata(liquidator, seized);
+        let answer = |ok: bool| if ok { Ok(word(1)) } else { Err(Vec::new()) };
+        let (a, b) = (
+            answer(self.token_balance(USDC, liquidator) >= amount),
+            answer(self.token_balance(asset, ENGINE) >= seized),
+        );
+        let out = self.chain.call_mocked(liquidator, &call, |vm| {
+            vm.mock_call(USDC, pay_in, U256::ZERO, a);
+            vm.mock_call(asset, pay_out, U256::ZERO, b);
+        });
+        if out.result.is_ok() {
+            self.move_tokens(USDC, liquidator, ENGINE, amount);
+            self.move_tokens(asset, ENGINE, liquidator, seized);
+        }
+        out
+    }
+
     // ------------------------------------------------------------------ trades
 
     pub fn settle(&mut self, legs: Vec<TradeLeg>) -> Outcome {
