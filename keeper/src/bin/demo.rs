@@ -101,6 +101,125 @@ impl Story {
     }
 }
 
+/// A view call on the engine.
+async fn view<C: SolCall>(d: &Deployment, call: C) -> Result<C::Return, KeeperError> {
+    let out = d.chain(0)?.call(call.abi_encode()).await?;
+    C::abi_decode_returns(&out).map_err(|e| KeeperError::Rpc(e.to_string()))
+}
+
+/// 10^12: USDC units (6 decimals) per cash unit (18 decimals).
+fn usdc_scale() -> U256 {
+    U256::from(1_000_000_000_000u64)
+}
+
+/// Issue 12's crash: ETH -40% puts the unhedged account under water; its USDC is seized at par to
+/// repay its debt, its position is taken over step by step, the debt left is bad debt (insurance fund
+/// first, the rest socialised over positive cash), and the market maker's profit is paid from the
+/// reserve the seizure filled.
+async fn crash(
+    s: &mut Story,
+    d: &Deployment,
+    bot: &LiquidationBot,
+    unhedged: Address,
+    mm: Address,
+) -> Result<(), KeeperError> {
+    let h = s.head().await?;
+    s.cluster.market.push_shock(Shock {
+        at_block: h + 1,
+        underlying: "ETH".into(),
+        spot_factor: 0.6,
+        vol_factor: 1.0,
+    });
+    s.say(h, "CRASH scheduled for the next block: ETH spot -40%".into());
+    s.block().await?;
+    let u = s.health(unhedged).await?;
+    s.say(
+        s.head().await?,
+        format!(
+            "after the crash: unhedged equity {} vs maintenance {} (liquidatable: {})",
+            usdi(u.equity),
+            usd(u.maintenanceMargin),
+            u.liquidatable
+        ),
+    );
+    let usdc =
+        view(d, IMarginEngine::collateralBalanceCall { account: unhedged, asset: d.usdc }).await?;
+    if u.liquidatable && u.cash.is_negative() && !usdc.is_zero() {
+        let amount = usdc.min(u.cash.unsigned_abs() / usdc_scale());
+        let seize = IMarginEngine::seizeCollateralCall { account: unhedged, asset: d.usdc, amount };
+        match d.chain(LIQUIDATOR_KEY)?.send(None, seize.abi_encode()).await {
+            Ok(_) => s.say(
+                s.head().await?,
+                format!(
+                    "collateral seized: the liquidator applies the account's {} USDC to its debt at par (settlement asset first), cash reserve now {}",
+                    usd(amount * usdc_scale()),
+                    usd(settlement_state(d).await?.cashReserve)
+                ),
+            ),
+            Err(e) => s.say(s.head().await?, format!("seizure refused: {e}")),
+        }
+    }
+    for _ in 0..12 {
+        for e in bot.run_once().await? {
+            let size = e.size.unsigned_abs() as f64 / 1e18;
+            s.say(
+                e.block,
+                format!(
+                    "liquidation step: {size:.4} ETH-PERP of {} taken over at {:.2}",
+                    e.account,
+                    e.mark_price as f64 / 1e18
+                ),
+            );
+        }
+        s.block().await?;
+        if view(d, IMarginEngine::openPositionsCall { account: unhedged }).await?.is_zero() {
+            break;
+        }
+    }
+    let open = view(d, IMarginEngine::openPositionsCall { account: unhedged }).await?;
+    let u = s.health(unhedged).await?;
+    if open.is_zero() && u.cash.is_negative() {
+        let before = settlement_state(d).await?;
+        d.chain(0)?
+            .send(None, IMarginEngine::resolveBadDebtCall { account: unhedged }.abi_encode())
+            .await?;
+        let after = settlement_state(d).await?;
+        s.say(
+            s.head().await?,
+            format!(
+                "bad debt of {} resolved: insurance fund covers {}, {} socialised pro rata over positive cash",
+                usdi(u.cash),
+                usd(before.insuranceFund - after.insuranceFund),
+                usd(after.socialisedLoss - before.socialisedLoss)
+            ),
+        );
+    } else {
+        s.say(
+            s.head().await?,
+            format!(
+                "unhedged account after the crash: {open} open positions, cash {}",
+                usdi(u.cash)
+            ),
+        );
+    }
+    let profit = s.health(mm).await?.cash;
+    let settlement = settlement_state(d).await?;
+    let available = settlement.cashReserve.saturating_sub(settlement.insuranceFund);
+    let amount = profit.unsigned_abs().min(available) / usdc_scale();
+    if profit.is_positive() && !amount.is_zero() {
+        d.chain(MM)?.send(None, IMarginEngine::withdrawCashCall { amount }.abi_encode()).await?;
+        s.say(
+            s.head().await?,
+            format!(
+                "market maker withdraws {} of its realised profit in USDC from the cash reserve (was {})",
+                usd(amount * usdc_scale()),
+                usd(settlement.cashReserve)
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// The engine's settlement state (cash reserve, insurance fund, socialised losses).
 async fn settlement_state(d: &Deployment) -> Result<SettlementState, KeeperError> {
     let out = d.chain(0)?.call(IMarginEngine::settlementStateCall {}.abi_encode()).await?;
@@ -324,46 +443,16 @@ async fn run(target: &Target) -> Result<PathBuf, KeeperError> {
             usdi(m.cash)
         ),
     );
-    let u = s.health(unhedged).await?;
-    if u.cash.is_negative() {
-        // Debt in USDC units (6 decimals), at most the 8,000 USDC the account deposited.
-        let debt = u.cash.unsigned_abs() / U256::from(1_000_000_000_000u64);
-        let repay = debt.min(U256::from(8_000u64 * 1_000_000));
-        d.chain(UNHEDGED)?
-            .send(None, IMarginEngine::repayDebtCall { amount: repay }.abi_encode())
-            .await?;
-        s.say(
-            s.head().await?,
-            format!(
-                "unhedged account repays {} of its {} debt from its own USDC, at par",
-                usd(repay * U256::from(1_000_000_000_000u64)),
-                usdi(u.cash)
-            ),
-        );
-    }
-    // The market maker's trade moved its nonce: withdrawals wait for the keepers' next report.
-    s.block().await?;
-    s.block().await?;
-    let profit = s.health(mm).await?.cash;
-    if profit.is_positive() {
-        let settlement = settlement_state(&d).await?;
-        let available = settlement.cashReserve.saturating_sub(settlement.insuranceFund);
-        let amount = profit.unsigned_abs().min(available) / U256::from(1_000_000_000_000u64);
-        if !amount.is_zero() {
-            d.chain(MM)?
-                .send(None, IMarginEngine::withdrawCashCall { amount }.abi_encode())
-                .await?;
-            s.say(
-                s.head().await?,
-                format!(
-                    "market maker withdraws {} of realised profit in USDC (cash reserve {}, insurance fund {})",
-                    usd(amount * U256::from(1_000_000_000_000u64)),
-                    usd(settlement.cashReserve),
-                    usd(settlement.insuranceFund)
-                ),
-            );
-        }
-    }
+    // The profit is a claim on the cash reserve, which holds only collected debt: nothing yet.
+    let settlement = settlement_state(&d).await?;
+    s.say(
+        s.head().await?,
+        format!(
+            "its withdrawal waits: the cash reserve holds only collected debt ({}); the unhedged account owes {}",
+            usd(settlement.cashReserve),
+            usdi(s.health(unhedged).await?.cash)
+        ),
+    );
 
     // Governance: impact first (the governance CLI's computation), then sign.
     let chain = d.chain(0)?;
@@ -420,6 +509,8 @@ async fn run(target: &Target) -> Result<PathBuf, KeeperError> {
     d.chain(0)?.send(None, exec.abi_encode()).await?;
     s.say(s.head().await?, "timelock elapsed; executeChange applied: WETH weight 85%".into());
     s.block().await?;
+
+    crash(&mut s, &d, &bot, unhedged, mm).await?;
 
     let dir = PathBuf::from(format!(
         "demo-output/run-{}",
