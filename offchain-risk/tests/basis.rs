@@ -8,15 +8,21 @@
 
 use std::path::PathBuf;
 
-use offchain_risk::backtest::basis::{calibrate_basis, carry_proxy, funding_prints_utc};
+use offchain_risk::backtest::basis::{
+    basis_windows, calibrate_basis, carry_proxy, funding_prints_utc, walk_forward_factors,
+    WALK_FORWARD_WARM_UP,
+};
 use offchain_risk::history::stats::{empirical_quantile, kupiec_pof};
 use offchain_risk::history::{DataDir, Date};
-use offchain_risk::instrument::{Instrument, Portfolio, Position, Settlement};
-use offchain_risk::margin::basis::{student_t_quantile, BasisRisk};
+use offchain_risk::instrument::{Portfolio, Position};
+use offchain_risk::margin::basis::{student_t_quantile, BasisFactors, BasisRisk};
 use offchain_risk::margin::monte_carlo::TailModel;
 use offchain_risk::margin::{margin, MarginConfig, MarginDetail, MarginModel};
 use offchain_risk::market::MarketSnapshot;
 use offchain_risk::pricing::OptionKind;
+
+mod support;
+use support::{book, fixture_market, future, perpetual, spot, FAR, NEAR};
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -37,52 +43,18 @@ fn canonical(stem: &str) -> Portfolio {
 
 /// The test fixture (BTC at 50,000, perpetual mark 50,050, funding 0.01%), with BTC's funding
 /// and perpetual premium set as given.
-fn fixture_market(funding_rate_8h: f64) -> MarketSnapshot {
-    let mut market: MarketSnapshot = read(crate_dir().join("fixtures/market.json"));
+fn funded_market(funding_rate_8h: f64) -> MarketSnapshot {
+    let mut market = fixture_market();
     let btc = market.underlyings.get_mut("BTC").unwrap();
     btc.funding_rate_8h = funding_rate_8h;
     btc.perpetual_mark = Some(btc.spot);
     market
 }
 
-const NEAR: i64 = 1_707_884_000_000; // 0.25 years after the fixture's snapshot
-const FAR: i64 = 1_731_536_000_000; // 1 year
-
-fn spot(size: f64) -> Position {
-    Position { instrument: Instrument::Spot { underlying: "BTC".into() }, size, entry_price: None }
-}
-
-fn perpetual(size: f64) -> Position {
-    Position {
-        instrument: Instrument::Perpetual {
-            underlying: "BTC".into(),
-            settlement: Settlement::Linear,
-        },
-        size,
-        entry_price: None,
-    }
-}
-
-fn future(expiry_ms: i64, size: f64) -> Position {
-    Position {
-        instrument: Instrument::Future {
-            underlying: "BTC".into(),
-            expiry_ms,
-            settlement: Settlement::Linear,
-        },
-        size,
-        entry_price: None,
-    }
-}
-
-fn book(positions: Vec<Position>) -> Portfolio {
-    Portfolio { account: None, positions }
-}
-
 fn with_basis(basis: BasisRisk, paths: usize) -> MarginConfig {
     let mut config = MarginConfig::default();
-    config.grid.basis = basis;
-    config.delta.basis = basis;
+    config.grid.basis = basis.clone();
+    config.delta.basis = basis.clone();
     config.monte_carlo.basis = basis;
     config.monte_carlo.paths = paths;
     config
@@ -116,7 +88,14 @@ fn every_model_charges_the_canonical_hedged_delta_one_books() {
         let portfolio = canonical(stem);
         for model in MarginModel::ALL {
             let m = maintenance(&portfolio, &market, model, &config);
-            assert!(m > 0.0, "{stem} {model:?}: {m}");
+            // 06's short perpetual expects to receive 3 × 0.187% of its notional over the day,
+            // more than the perpetual factor's 99% ES (~1.5 × 14 bp): the Monte Carlo, which
+            // credits expected funding, finds no loss in its 1% tail and charges nothing.
+            if stem == "06_perp_spot_hedge" && model == MarginModel::MonteCarlo {
+                assert_eq!(m, 0.0, "{stem} {model:?}");
+            } else {
+                assert!(m > 0.0, "{stem} {model:?}: {m}");
+            }
         }
         // Zero basis risk: the delta-netted model charges these books (almost) nothing, as before.
         let zero = with_basis(BasisRisk::ZERO, 2_000);
@@ -138,11 +117,14 @@ fn every_model_charges_the_canonical_hedged_delta_one_books() {
     let m = maintenance(&payer, &market, MarginModel::ScenarioGrid, &config);
     let expected = notional * (0.0014 + 3.0 * 0.001_865_73);
     assert!((m - expected).abs() < 1e-6 * notional, "long perpetual: {m} vs {expected}");
+    // The Monte Carlo charges the long the funding it expects to pay plus the factor's ES.
+    let mc = maintenance(&payer, &market, MarginModel::MonteCarlo, &config);
+    assert!(mc > notional * 3.0 * 0.001_865_73 && mc < expected + notional * 0.0014, "{mc}");
 }
 
 #[test]
 fn zero_basis_risk_gives_back_the_margins_without_it() {
-    let market = fixture_market(0.0001);
+    let market = funded_market(0.0001);
     let hedged = book(vec![spot(3.0), perpetual(-3.0)]);
     let zero = with_basis(BasisRisk::ZERO, 1_000);
     for model in [MarginModel::DeltaNetted, MarginModel::ScenarioGrid, MarginModel::MonteCarlo] {
@@ -165,7 +147,7 @@ fn zero_basis_risk_gives_back_the_margins_without_it() {
 
 #[test]
 fn margins_grow_with_the_basis_shocks_and_scale_with_size() {
-    let market = fixture_market(0.0001);
+    let market = funded_market(0.0001);
     let books = [
         book(vec![spot(2.0), perpetual(-2.0)]),
         book(vec![spot(-2.0), perpetual(2.0)]),
@@ -212,7 +194,7 @@ fn margins_grow_with_the_basis_shocks_and_scale_with_size() {
 
 #[test]
 fn futures_expiries_do_not_net_and_the_add_on_is_per_bucket() {
-    let market = fixture_market(0.0);
+    let market = funded_market(0.0);
     let config = with_basis(BasisRisk::CALIBRATED, 1_000);
     // Long the near future, short the far: spot nets, the two expiries do not.
     let calendar = book(vec![future(NEAR, 1.0), future(FAR, -1.0)]);
@@ -265,9 +247,10 @@ fn monte_carlo_basis_factors_match_their_closed_form_within_standard_errors() {
     let perpetual_only = BasisRisk { carry_rate_shock: 0.0, ..BasisRisk::CALIBRATED };
     // Short perpetual, long spot, no funding: loses when the perpetual gains on spot.
     let notional = 4.0 * 50_000.0;
-    let market = fixture_market(0.0);
+    let market = funded_market(0.0);
     let hedged = book(vec![spot(4.0), perpetual(-4.0)]);
-    let (var, es, se) = monte_carlo_of_one_factor(&hedged, &market, perpetual_only, 40_000);
+    let (var, es, se) =
+        monte_carlo_of_one_factor(&hedged, &market, perpetual_only.clone(), 40_000);
     // One day: the one-sided 99% quantile is the shock itself.
     let shock = notional * perpetual_only.perpetual_basis_shock;
     let var_se = shock / var_unit * var_se_unit;
@@ -278,13 +261,14 @@ fn monte_carlo_basis_factors_match_their_closed_form_within_standard_errors() {
     // Long perpetual paying 0.05% per 8 hours: pays 3 × 0.05% a day on top of the factor.
     let paying = book(vec![spot(-4.0), perpetual(4.0)]);
     let (_, es, se) =
-        monte_carlo_of_one_factor(&paying, &fixture_market(0.0005), perpetual_only, 40_000);
+        monte_carlo_of_one_factor(&paying, &funded_market(0.0005), perpetual_only.clone(), 40_000);
     let expected_es = notional * (3.0 * 0.0005 + 0.0014 / var_unit * es_unit);
     assert!((es - expected_es).abs() < 4.0 * se, "funding ES {es} vs {expected_es} ± {se}");
-    // Short it instead: the funding it receives is not credited (the ES is the factor's alone).
+    // Short it instead: the Monte Carlo credits the funding it expects to receive (the add-on
+    // models never do).
     let (_, received, se) =
-        monte_carlo_of_one_factor(&hedged, &fixture_market(0.0005), perpetual_only, 40_000);
-    let expected_es = shock / var_unit * es_unit;
+        monte_carlo_of_one_factor(&hedged, &funded_market(0.0005), perpetual_only.clone(), 40_000);
+    let expected_es = shock / var_unit * es_unit - notional * 3.0 * 0.0005;
     assert!((received - expected_es).abs() < 4.0 * se, "{received} vs {expected_es} ± {se}");
 
     // A short future three months out: the carry shock × T.
@@ -303,7 +287,7 @@ fn monte_carlo_basis_factors_match_their_closed_form_within_standard_errors() {
 fn calibrated_constants_are_the_shared_data_calibration() {
     let data = DataDir::locate().unwrap();
     let calibration = calibrate_basis(&data, 1).unwrap();
-    assert_eq!(calibration.rounded, BasisRisk::CALIBRATED);
+    assert_eq!(calibration.rounded, BasisRisk::calibrated());
     // Both assets have four years of windows.
     for asset in &calibration.assets {
         assert!(asset.windows > 1_400, "{}: {}", asset.asset, asset.windows);
@@ -329,10 +313,10 @@ fn the_monte_carlo_premium_quantile_reproduces_the_historical_one() {
     assert_eq!(empirical, calibration.pooled.perpetual_basis_shock);
     // ... is what the Monte Carlo's factor, calibrated to it, loses at 99% on a short perpetual
     // hedged with spot (within four standard errors of the quantile at 40,000 paths).
-    let risk = BasisRisk { carry_rate_shock: 0.0, ..calibration.pooled };
-    let market = fixture_market(0.0);
+    let risk = BasisRisk::from(BasisFactors { carry_rate_shock: 0.0, ..calibration.pooled });
+    let market = funded_market(0.0);
     let short_perp = book(vec![spot(1.0), perpetual(-1.0)]);
-    let (var, _, _) = monte_carlo_of_one_factor(&short_perp, &market, risk, 40_000);
+    let (var, _, _) = monte_carlo_of_one_factor(&short_perp, &market, risk.clone(), 40_000);
     let simulated = var / 50_000.0;
     let (var_unit, _, var_se_unit) = unit_t(risk.degrees_of_freedom, 0.99, 40_000.0);
     let se = empirical / var_unit * var_se_unit;
@@ -383,13 +367,106 @@ fn xmargin_basis_reproduces_the_calibrated_constants() {
     assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let rounded: BasisRisk = serde_json::from_value(json["rounded"].clone()).unwrap();
-    assert_eq!(rounded, BasisRisk::CALIBRATED);
-    // The table names the pooled numbers.
+    assert_eq!(rounded, BasisRisk::calibrated());
+    // The table names each asset's and the pooled numbers.
     let table = run(&["basis"]);
     let text = String::from_utf8(table.stdout).unwrap();
-    assert!(text.contains("| ETH |") && text.contains("perpetual basis shock 14.00 bp"), "{text}");
+    assert!(text.contains("| ETH |")
+            && text.contains("- BTC (`BasisFactors::BTC`): perpetual basis shock 11.00 bp")
+            && text.contains("perpetual basis shock 14.00 bp"), "{text}");
     // A zero period is refused, naming the flag's field.
     let refused = run(&["basis", "--horizon-days", "0"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("horizon_days"));
+}
+
+#[test]
+fn per_asset_constants_are_each_assets_own_calibration() {
+    let data = DataDir::locate().unwrap();
+    let calibration = calibrate_basis(&data, 1).unwrap();
+    let defaults = BasisRisk::default();
+    for (asset, constant) in [("BTC", BasisFactors::BTC), ("ETH", BasisFactors::ETH)] {
+        // Each asset's constants are its own fit, rounded up by at most 10%, and the default
+        // configuration holds them.
+        assert_eq!(calibration.rounded.underlyings[asset], constant, "{asset}");
+        assert_eq!(defaults.factors(asset), constant, "{asset}");
+        let fit = calibration.assets.iter().find(|a| a.asset == asset).unwrap().factors();
+        for (raw, rounded) in [
+            (fit.perpetual_basis_shock, constant.perpetual_basis_shock),
+            (fit.carry_rate_shock, constant.carry_rate_shock),
+        ] {
+            assert!(rounded >= raw && rounded <= 1.1 * raw, "{asset}: {rounded} vs {raw}");
+        }
+    }
+    // BTC's basis is calmer than ETH's, so it no longer pays ETH's shocks; an underlying without
+    // funding history pays the larger (the pooled fallback).
+    assert!(BasisFactors::BTC.perpetual_basis_shock < BasisFactors::ETH.perpetual_basis_shock);
+    assert!(BasisFactors::BTC.carry_rate_shock < BasisFactors::ETH.carry_rate_shock);
+    assert_eq!(defaults.factors("SOL"), BasisRisk::CALIBRATED.fallback());
+    // An old configuration without per-underlying entries parses to the pooled factors alone.
+    let old = r#"{"perpetual_basis_shock":0.0014,"carry_rate_shock":0.043,"degrees_of_freedom":3.0,"spot_correlation":-0.1}"#;
+    let parsed: BasisRisk = serde_json::from_str(old).unwrap();
+    assert_eq!(parsed, BasisRisk::CALIBRATED);
+    assert_eq!(parsed.factors("BTC"), BasisRisk::CALIBRATED.fallback());
+}
+
+#[test]
+fn each_underlying_is_margined_with_its_own_factors() {
+    let market = funded_market(0.0);
+    let config = MarginConfig::default();
+    // The add-on on a BTC perpetual hedged with spot: BTC's own 11 bp, not the pooled 14 bp.
+    let hedged = book(vec![spot(2.0), perpetual(-2.0)]);
+    let notional = 2.0 * 50_000.0;
+    let delta = maintenance(&hedged, &market, MarginModel::DeltaNetted, &config);
+    let expected = notional * BasisFactors::BTC.perpetual_basis_shock;
+    assert!((delta - expected).abs() < 1e-9 * expected, "{delta} vs {expected}");
+    // The Monte Carlo's VaR of the same book, spot frozen, is BTC's shock (one day, 99%) ...
+    let btc_only = BasisRisk::CALIBRATED.with_underlying(
+        "BTC",
+        BasisFactors { carry_rate_shock: 0.0, ..BasisFactors::BTC },
+    );
+    let (var, _, _) = monte_carlo_of_one_factor(&hedged, &market, btc_only.clone(), 40_000);
+    let (var_unit, _, var_se_unit) = unit_t(3.0, 0.99, 40_000.0);
+    let shock = notional * BasisFactors::BTC.perpetual_basis_shock;
+    let se = shock / var_unit * var_se_unit;
+    assert!((var - shock).abs() < 4.0 * se, "VaR {var} vs {shock} ± {se}");
+    // ... and an entry for another underlying does not touch it.
+    let other = btc_only.with_underlying("ETH", BasisFactors::ETH);
+    let (again, _, _) = monte_carlo_of_one_factor(&hedged, &market, other, 40_000);
+    assert_eq!(var, again);
+}
+
+#[test]
+fn walk_forward_perpetual_factors_cover_a_short_at_99_percent_and_a_btc_long_less() {
+    // The backtest's walk-forward factors, on the data directly (no Monte Carlo): each day's
+    // shock is estimated from the windows ending at or before its close and tested on the
+    // window starting there. For a short perpetual (a rise of the factor: what the backtest's
+    // hedged books lose on) the 99% shock is a calibrated quantile: Kupiec does not reject it at
+    // 5%, for either asset; for a long (a fall) ETH's is too, while BTC's falls breach it more
+    // often than 1% (the t(3) shape is too thin for its standardised falls; BACKTEST.md says so).
+    let data = DataDir::locate().unwrap();
+    for pair in ["BTC-USDT", "ETH-USDT"] {
+        let prints = funding_prints_utc(&data.funding(pair).unwrap());
+        let factors = walk_forward_factors(&prints, 0.94, 0.0);
+        let windows = basis_windows(&prints, &std::collections::BTreeMap::new(), 1);
+        let (mut n, mut up, mut down) = (0, 0, 0);
+        for window in &windows {
+            let Some(f) = factors.get(&window.start) else { continue };
+            n += 1;
+            up += usize::from(window.perpetual > f.perpetual_basis_shock);
+            down += usize::from(window.perpetual < -f.perpetual_basis_shock);
+        }
+        assert!(n > 1_350, "{pair}: {n} days");
+        let p = |count| kupiec_pof(n, count, 0.99).unwrap().p_value;
+        assert!(p(up) > 0.05, "{pair} rise: {up} of {n}, p {}", p(up));
+        if pair == "ETH-USDT" {
+            assert!(p(down) > 0.05, "{pair} fall: {down} of {n}, p {}", p(down));
+        } else {
+            assert!(p(down) < 0.05 && down as f64 > 0.01 * n as f64, "{pair} fall: {down} of {n}");
+        }
+        // No day uses a window that ends after its close.
+        let first = windows.first().unwrap().start;
+        let first_estimate = *factors.keys().next().unwrap();
+        assert_eq!(first_estimate, first.add_days(WALK_FORWARD_WARM_UP as i32));
+    }
 }

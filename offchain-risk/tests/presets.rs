@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use offchain_risk::instrument::{Instrument, Portfolio, Position, Settlement};
+use offchain_risk::instrument::{Portfolio, Position};
 use offchain_risk::margin::basis::BasisRisk;
 use offchain_risk::margin::factors::VolDynamics;
 use offchain_risk::margin::grid::{
@@ -20,10 +20,12 @@ use offchain_risk::margin::{margin, MarginConfig, MarginDetail, MarginModel, Mod
 use offchain_risk::market::MarketSnapshot;
 use offchain_risk::pricing::{black76, OptionKind};
 
+mod support;
+use support::{book, fixture_market, perpetual, spot, FAR, NEAR};
+
 /// BTC at 50,000, rate 3%, a downward skew (SVI ρ = −0.4); perpetual mark 50,050.
 fn market() -> MarketSnapshot {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/market.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    fixture_market()
 }
 
 /// The fixture with a flat smile: every slice's SVI `b = 0` (total variance `a` everywhere).
@@ -36,30 +38,8 @@ fn flat_market() -> MarketSnapshot {
     market
 }
 
-const NEAR: i64 = 1_707_884_000_000; // 0.25 years after the snapshot
-const FAR: i64 = 1_731_536_000_000; // 1 year
-
 fn option(kind: OptionKind, strike: f64, expiry_ms: i64, size: f64) -> Position {
     Position::linear_option("BTC", expiry_ms, strike, kind, size)
-}
-
-fn spot(size: f64) -> Position {
-    Position { instrument: Instrument::Spot { underlying: "BTC".into() }, size, entry_price: None }
-}
-
-fn perpetual(size: f64) -> Position {
-    Position {
-        instrument: Instrument::Perpetual {
-            underlying: "BTC".into(),
-            settlement: Settlement::Linear,
-        },
-        size,
-        entry_price: None,
-    }
-}
-
-fn book(positions: Vec<Position>) -> Portfolio {
-    Portfolio { account: None, positions }
 }
 
 fn grid(portfolio: &Portfolio, market: &MarketSnapshot, grid: GridConfig) -> ModelMargin {
@@ -428,13 +408,14 @@ fn flat_add_ons_bind_on_a_perpetual_hedged_with_spot() {
     ]);
     let part = btc(&grid(&covered, &market, GridPreset::DerivePmrm2.config()));
     assert!(close(part.maintenance_add_ons, 0.003 * 1.0 * 50_000.0, 1e-12));
-    // The project default charges the hedge only its calibrated basis add-on (the perpetual
-    // premium shock on perp notional; this market's funding rate is zero, so no funding is due).
+    // The project default charges the hedge only its calibrated basis add-on (BTC's own
+    // perpetual premium shock on perp notional; this market's funding rate is zero, so no
+    // funding is due).
     let ours = btc(&grid(&hedged, &market, GridConfig::default()));
     assert!(
         close(
             ours.basis_add_on,
-            BasisRisk::CALIBRATED.perpetual_basis_shock * perp_notional,
+            BasisRisk::default().factors("BTC").perpetual_basis_shock * perp_notional,
             1e-12
         ) && ours.maintenance_add_ons == 0.0,
         "{ours:?}"

@@ -1,6 +1,8 @@
 //! Calibration of the basis and funding factors ([`BasisRisk`]) on history: Binance 8-hourly
-//! funding prints and daily spot closes in, per-asset 99% shocks over the margin period and the
-//! pooled [`BasisRisk`] out. `xmargin basis` prints it; [`BasisRisk::CALIBRATED`] is its output.
+//! funding prints and daily spot closes in, per-asset 99% shocks over the margin period (each
+//! asset on its own history) and the pooled fallback out. `xmargin basis` prints it;
+//! [`BasisRisk::calibrated`] is its output. The backtest instead re-estimates the Monte Carlo's
+//! factors every day from the prints known at that day's close ([`walk_forward_factors`]).
 //!
 //! The data hold no perpetual or futures prices, only funding, so the basis is read off funding
 //! (Binance sets funding to the perpetual's 8-hour average premium over its index, plus a clamped
@@ -31,7 +33,9 @@ use super::market::{close_ms, FUNDING_CLOCK_OFFSET_SECONDS};
 use crate::error::{DataError, Result};
 use crate::history::stats::{empirical_quantile, fit_student_t};
 use crate::history::{DataDir, Date, FundingSeries, PriceSeries};
-use crate::margin::basis::{BasisRisk, FUNDING_PRINTS_PER_DAY, SHOCK_CONFIDENCE};
+use crate::margin::basis::{
+    student_t_quantile, BasisFactors, BasisRisk, FUNDING_PRINTS_PER_DAY, SHOCK_CONFIDENCE,
+};
 
 /// Trailing days of funding whose mean is the futures' carry proxy.
 pub const CARRY_WINDOW_DAYS: i64 = 30;
@@ -123,9 +127,9 @@ impl AssetBasisFit {
         high.max(-low).max(0.0)
     }
 
-    /// The asset's [`BasisRisk`] (unrounded).
-    pub fn risk(&self) -> BasisRisk {
-        BasisRisk {
+    /// The asset's factors (unrounded).
+    pub fn factors(&self) -> BasisFactors {
+        BasisFactors {
             perpetual_basis_shock: Self::shock(self.perpetual_quantiles),
             carry_rate_shock: Self::shock(self.carry_quantiles),
             degrees_of_freedom: self.fitted_df.max(BASIS_DF_FLOOR),
@@ -141,10 +145,12 @@ pub struct BasisCalibration {
     pub horizon_days: u32,
     /// Per asset.
     pub assets: Vec<AssetBasisFit>,
-    /// Pooled: the largest shock of any asset, the smallest ν, the mean correlation (unrounded).
-    pub pooled: BasisRisk,
-    /// `pooled` with shocks rounded up to two significant digits and the correlation to 0.05:
-    /// what [`BasisRisk::CALIBRATED`] holds for a one-day period.
+    /// Pooled: the largest shock of any asset, the smallest ν, the mean correlation (unrounded):
+    /// the fallback for underlyings without history.
+    pub pooled: BasisFactors,
+    /// Every asset's factors and the pooled fallback, shocks rounded up to two significant
+    /// digits, ν down to 0.5 and the correlation to 0.05: what [`BasisRisk::calibrated`] holds
+    /// for a one-day period.
     pub rounded: BasisRisk,
 }
 
@@ -158,24 +164,36 @@ pub fn round_up_two_digits(x: f64) -> f64 {
     ((x / unit - 1e-9).ceil() * unit * 1e12).round() / 1e12
 }
 
-/// Fits one asset's factors from its UTC funding prints and daily closes over `horizon_days`.
-pub fn fit_asset(
-    asset: &str,
+/// One window of the basis factors: from the close of `start` to the close of `start + h`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BasisWindow {
+    /// The day the window starts (its close).
+    pub start: Date,
+    /// Premium change `b(d + h) − b(d)`.
+    pub premium_change: f64,
+    /// Funding surprise `e`.
+    pub funding_surprise: f64,
+    /// Perpetual factor `u` = premium change − funding surprise.
+    pub perpetual: f64,
+    /// Carry change (a year).
+    pub carry_change: f64,
+    /// Spot log return over the window, where both closes exist.
+    pub spot_log_return: Option<f64>,
+}
+
+/// Every `horizon_days` window (one starting each day) whose ends the prints cover.
+pub fn basis_windows(
     prints: &[(i64, f64)],
-    closes: &PriceSeries,
+    closes: &BTreeMap<Date, f64>,
     horizon_days: u32,
-) -> Result<AssetBasisFit> {
+) -> Vec<BasisWindow> {
     let h = horizon_days as i32;
-    let invalid = |reason: String| DataError::Invalid { field: format!("{asset} funding"), reason };
     let (Some(first), Some(last)) = (prints.first(), prints.last()) else {
-        return Err(invalid("no funding prints".to_owned()).into());
+        return Vec::new();
     };
     let first_day = Date::from_days_since_epoch((first.0 / 86_400) as i32);
     let last_day = Date::from_days_since_epoch((last.0 / 86_400) as i32);
-    let closes: BTreeMap<Date, f64> = closes.days.iter().copied().collect();
-    let (mut premium, mut funding, mut perpetual, mut carry, mut pairs) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut from, mut to) = (None, None);
+    let mut windows = Vec::new();
     let mut date = first_day;
     while date.add_days(h) <= last_day {
         let end = date.add_days(h);
@@ -188,21 +206,48 @@ pub fn fit_asset(
         );
         if let (Some(b0), Some(b1), Some(accrued), Some(c0), Some(c1)) = window {
             let surprise = accrued - FUNDING_PRINTS_PER_DAY * f64::from(h) * b0;
-            premium.push(b1 - b0);
-            funding.push(surprise);
-            perpetual.push(b1 - b0 - surprise);
-            carry.push(c1 - c0);
-            if let (Some(s0), Some(s1)) = (closes.get(&date), closes.get(&end)) {
-                pairs.push(((s1 / s0).ln(), b1 - b0 - surprise));
-            }
-            from.get_or_insert(date);
-            to = Some(date);
+            windows.push(BasisWindow {
+                start: date,
+                premium_change: b1 - b0,
+                funding_surprise: surprise,
+                perpetual: b1 - b0 - surprise,
+                carry_change: c1 - c0,
+                spot_log_return: match (closes.get(&date), closes.get(&end)) {
+                    (Some(s0), Some(s1)) => Some((s1 / s0).ln()),
+                    _ => None,
+                },
+            });
         }
         date = date.add_days(1);
     }
-    let (Some(from), Some(to)) = (from, to) else {
+    windows
+}
+
+/// Fits one asset's factors from its UTC funding prints and daily closes over `horizon_days`.
+pub fn fit_asset(
+    asset: &str,
+    prints: &[(i64, f64)],
+    closes: &PriceSeries,
+    horizon_days: u32,
+) -> Result<AssetBasisFit> {
+    let invalid = |reason: String| DataError::Invalid { field: format!("{asset} funding"), reason };
+    if prints.is_empty() {
+        return Err(invalid("no funding prints".to_owned()).into());
+    }
+    let closes: BTreeMap<Date, f64> = closes.days.iter().copied().collect();
+    let windows = basis_windows(prints, &closes, horizon_days);
+    let (Some(from), Some(to)) = (windows.first(), windows.last()) else {
         return Err(invalid("no window with funding at both ends".to_owned()).into());
     };
+    let series = |f: fn(&BasisWindow) -> f64| windows.iter().map(f).collect::<Vec<f64>>();
+    let (premium, funding, perpetual, carry) = (
+        series(|w| w.premium_change),
+        series(|w| w.funding_surprise),
+        series(|w| w.perpetual),
+        series(|w| w.carry_change),
+    );
+    let pairs: Vec<(f64, f64)> =
+        windows.iter().filter_map(|w| Some((w.spot_log_return?, w.perpetual))).collect();
     let tails = |values: &[f64]| -> Result<(f64, f64)> {
         Ok((
             empirical_quantile(values, 1.0 - SHOCK_CONFIDENCE)?,
@@ -211,9 +256,9 @@ pub fn fit_asset(
     };
     Ok(AssetBasisFit {
         asset: asset.to_owned(),
-        from,
-        to,
-        windows: premium.len(),
+        from: from.start,
+        to: to.start,
+        windows: windows.len(),
         perpetual_quantiles: tails(&perpetual)?,
         premium_quantiles: tails(&premium)?,
         funding_quantiles: tails(&funding)?,
@@ -225,6 +270,56 @@ pub fn fit_asset(
         fitted_df: fit_student_t(&perpetual)?.df,
         spot_correlation: pearson(&pairs).unwrap_or(0.0),
     })
+}
+
+/// One-day windows the walk-forward EWMA needs before its first estimate.
+pub const WALK_FORWARD_WARM_UP: usize = 30;
+
+/// Walk-forward one-day basis factors of one asset: for each day `d`, the factors known at its
+/// close, from the one-day windows ending at or before it. Each factor's scale is the
+/// RiskMetrics EWMA (decay `lambda`) of its squared one-day changes, started from the mean
+/// square of the first [`WALK_FORWARD_WARM_UP`] windows (days before have none); the shock is
+/// that scale's [`SHOCK_CONFIDENCE`] quantile of a unit-variance Student-t with ν
+/// [`BASIS_DF_FLOOR`] (what the spot model does with its EWMA vol: a conditional scale, a fixed
+/// shape; the factors fit ν ≈ 1, floored). The spot correlation is `spot_correlation` (a
+/// constant: it barely moves a hedged book's P&L, whose spot legs net).
+pub fn walk_forward_factors(
+    prints: &[(i64, f64)],
+    lambda: f64,
+    spot_correlation: f64,
+) -> BTreeMap<Date, BasisFactors> {
+    let windows = basis_windows(prints, &BTreeMap::new(), 1);
+    let nu = BASIS_DF_FLOOR;
+    let quantile = student_t_quantile(SHOCK_CONFIDENCE, nu) * ((nu - 2.0) / nu).sqrt();
+    let mut out = BTreeMap::new();
+    if windows.len() < WALK_FORWARD_WARM_UP {
+        return out;
+    }
+    let mean_square = |f: fn(&BasisWindow) -> f64| {
+        windows[..WALK_FORWARD_WARM_UP].iter().map(|w| f(w).powi(2)).sum::<f64>()
+            / WALK_FORWARD_WARM_UP as f64
+    };
+    let (mut perpetual, mut carry) =
+        (mean_square(|w| w.perpetual), mean_square(|w| w.carry_change));
+    for (i, window) in windows.iter().enumerate() {
+        if i >= WALK_FORWARD_WARM_UP {
+            perpetual = lambda * perpetual + (1.0 - lambda) * window.perpetual.powi(2);
+            carry = lambda * carry + (1.0 - lambda) * window.carry_change.powi(2);
+        }
+        if i + 1 >= WALK_FORWARD_WARM_UP {
+            // Known at the close of the window's end.
+            out.insert(
+                window.start.add_days(1),
+                BasisFactors {
+                    perpetual_basis_shock: quantile * perpetual.sqrt(),
+                    carry_rate_shock: quantile * carry.sqrt(),
+                    degrees_of_freedom: nu,
+                    spot_correlation,
+                },
+            );
+        }
+    }
+    out
 }
 
 /// Calibrates the basis factors on the shared data set: BTC and ETH funding with their Binance
@@ -246,27 +341,40 @@ pub fn calibrate_basis(data: &DataDir, horizon_days: u32) -> Result<BasisCalibra
     Ok(pool(horizon_days, assets))
 }
 
-/// Pools per-asset fits: largest shocks, smallest ν, mean correlation.
+/// Rounds a calibration for the constants: shocks up to two significant digits, ν down to 0.5,
+/// the correlation to 0.05.
+pub fn round_factors(factors: &BasisFactors) -> BasisFactors {
+    BasisFactors {
+        perpetual_basis_shock: round_up_two_digits(factors.perpetual_basis_shock),
+        carry_rate_shock: round_up_two_digits(factors.carry_rate_shock),
+        degrees_of_freedom: (factors.degrees_of_freedom * 2.0).floor() / 2.0,
+        spot_correlation: (factors.spot_correlation * 20.0).round() / 20.0,
+    }
+}
+
+/// Pools per-asset fits: largest shocks, smallest ν, mean correlation; and rounds each asset's
+/// own factors and the pooled fallback.
 pub fn pool(horizon_days: u32, assets: Vec<AssetBasisFit>) -> BasisCalibration {
-    let risks: Vec<BasisRisk> = assets.iter().map(AssetBasisFit::risk).collect();
-    let max = |f: fn(&BasisRisk) -> f64| risks.iter().map(f).fold(0.0, f64::max);
-    let pooled = BasisRisk {
+    let factors: Vec<BasisFactors> = assets.iter().map(AssetBasisFit::factors).collect();
+    let max = |f: fn(&BasisFactors) -> f64| factors.iter().map(f).fold(0.0, f64::max);
+    let pooled = BasisFactors {
         perpetual_basis_shock: max(|r| r.perpetual_basis_shock),
         carry_rate_shock: max(|r| r.carry_rate_shock),
-        degrees_of_freedom: risks
+        degrees_of_freedom: factors
             .iter()
             .map(|r| r.degrees_of_freedom)
             .fold(f64::INFINITY, f64::min)
             .min(30.0),
-        spot_correlation: risks.iter().map(|r| r.spot_correlation).sum::<f64>()
-            / risks.len().max(1) as f64,
+        spot_correlation: factors.iter().map(|r| r.spot_correlation).sum::<f64>()
+            / factors.len().max(1) as f64,
     };
-    let rounded = BasisRisk {
-        perpetual_basis_shock: round_up_two_digits(pooled.perpetual_basis_shock),
-        carry_rate_shock: round_up_two_digits(pooled.carry_rate_shock),
-        degrees_of_freedom: (pooled.degrees_of_freedom * 2.0).floor() / 2.0,
-        spot_correlation: (pooled.spot_correlation * 20.0).round() / 20.0,
-    };
+    let fallback = round_factors(&pooled);
+    let mut rounded = BasisRisk::from(fallback);
+    for (asset, factors) in assets.iter().zip(&factors) {
+        let mut own = round_factors(factors);
+        own.degrees_of_freedom = own.degrees_of_freedom.min(30.0);
+        rounded.underlyings.insert(asset.asset.clone(), own);
+    }
     BasisCalibration { horizon_days, assets, pooled, rounded }
 }
 
@@ -297,14 +405,25 @@ pub fn basis_table(calibration: &BasisCalibration) -> String {
         ));
     }
     let r = &calibration.rounded;
+    let line = |f: &BasisFactors| {
+        format!(
+            "perpetual basis shock {}, carry shock {:.2}% a year (a future `T` years out: × `T`), \
+             ν {}, spot correlation {:.2}",
+            bp(f.perpetual_basis_shock),
+            100.0 * f.carry_rate_shock,
+            f.degrees_of_freedom,
+            f.spot_correlation
+        )
+    };
     out.push_str(&format!(
-        "\nPooled and rounded up (`BasisRisk::CALIBRATED` for a one-day period): perpetual basis \
-         shock {}, carry shock {:.2}% a year (a future `T` years out: × `T`), ν {}, spot \
-         correlation {:.2}.\n",
-        bp(r.perpetual_basis_shock),
-        100.0 * r.carry_rate_shock,
-        r.degrees_of_freedom,
-        r.spot_correlation
+        "\nRounded up (`BasisRisk::calibrated()` for a one-day period), each asset its own:\n\n"
+    ));
+    for (asset, factors) in &r.underlyings {
+        out.push_str(&format!("- {asset} (`BasisFactors::{asset}`): {}\n", line(factors)));
+    }
+    out.push_str(&format!(
+        "- any other underlying, pooled (`BasisRisk::CALIBRATED`, the larger shocks): {}\n",
+        line(&r.fallback())
     ));
     out
 }

@@ -33,8 +33,9 @@ use crate::error::{DataError, Result};
 use crate::history::load::PRICE_SYMBOLS;
 use crate::history::stats::{kupiec_pof, stress_periods, worst_shortfall, BacktestObservation};
 use crate::history::{DataDir, Date};
+use crate::margin::basis::{BasisFactors, BasisRisk};
 use crate::margin::monte_carlo::MonteCarloConfig;
-use crate::margin::{margin, MarginConfig, MarginModel};
+use crate::margin::{margin, MarginConfig, MarginDetail, MarginModel};
 use crate::market::MarketSnapshot;
 pub use books::Book;
 use calibration::{Calibrator, DayCalibration};
@@ -71,6 +72,11 @@ pub struct BacktestSettings {
     pub skew_chain: String,
     /// Books to run.
     pub books: Vec<Book>,
+    /// Whether the Monte Carlo's basis factors are re-estimated every day from the funding known
+    /// at its close ([`basis::walk_forward_factors`]; true) or are the constants calibrated on
+    /// the whole funding file ([`crate::margin::basis::BasisRisk::calibrated`]: in-sample for
+    /// the basis books). The add-on models always use the constants.
+    pub basis_walk_forward: bool,
 }
 
 /// Parses a literal date of this module (valid by construction).
@@ -95,6 +101,7 @@ impl Default for BacktestSettings {
             dvol_max_stale_days: 3,
             skew_chain: "options/optionsdx-eod/btc_eod_202106.txt".to_owned(),
             books: Book::ALL.to_vec(),
+            basis_walk_forward: true,
         }
     }
 }
@@ -117,6 +124,10 @@ pub struct DayRecord {
     pub loss: f64,
     /// Maintenance margin per model in [`MarginModel::ALL`] order, fraction of notional.
     pub margins: Vec<f64>,
+    /// The Monte Carlo's value at risk at the target confidence (the quantile its ES margin
+    /// averages beyond), fraction of notional.
+    #[serde(default)]
+    pub monte_carlo_var: f64,
     /// Source of the BTC vol level (option books).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vol_source: Option<VolSource>,
@@ -172,6 +183,9 @@ pub struct BookResult {
     pub vol_sources: BTreeMap<String, usize>,
     /// Scores in [`MarginModel::ALL`] order.
     pub scores: Vec<ModelScore>,
+    /// The Monte Carlo's VaR scored as if it were the margin: Kupiec's test of the model's
+    /// quantile, which the ES margin exceeds by construction.
+    pub monte_carlo_var: ModelScore,
     /// The daily records.
     pub records: Vec<DayRecord>,
 }
@@ -264,6 +278,19 @@ pub fn run_on_history(history: &MarketHistory) -> Result<BacktestReport> {
         confidence: settings.confidence,
         ..MonteCarloConfig::default()
     };
+    let walk_forward = if settings.basis_walk_forward {
+        let constants = BasisRisk::calibrated();
+        history
+            .funding
+            .iter()
+            .map(|(symbol, prints)| {
+                let rho = constants.factors(symbol).spot_correlation;
+                (symbol.clone(), basis::walk_forward_factors(prints, settings.ewma_lambda, rho))
+            })
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
 
     let mut books = Vec::new();
     for &book in &settings.books {
@@ -273,6 +300,7 @@ pub fn run_on_history(history: &MarketHistory) -> Result<BacktestReport> {
                 evaluate_day(
                     history,
                     &calibrator,
+                    &walk_forward,
                     &base,
                     book,
                     days[i],
@@ -297,11 +325,16 @@ pub fn run_on_history(history: &MarketHistory) -> Result<BacktestReport> {
                 score_model(*model, &observations(&records, m, h), settings.confidence)
             })
             .collect::<Result<Vec<_>>>()?;
+        let var_observations: Vec<BacktestObservation> =
+            observations(&records, MarginModel::ALL.len(), h);
+        let monte_carlo_var =
+            score_model(MarginModel::MonteCarlo, &var_observations, settings.confidence)?;
         books.push(BookResult {
             book,
             skipped_days: days.len() - records.len(),
             vol_sources,
             scores,
+            monte_carlo_var,
             records,
         });
     }
@@ -334,10 +367,14 @@ pub fn run_on_history(history: &MarketHistory) -> Result<BacktestReport> {
     })
 }
 
+/// Walk-forward basis factors per funded underlying and day.
+type WalkForwardBasis = BTreeMap<String, BTreeMap<Date, BasisFactors>>;
+
 /// One book on one day; `None` when the day is skipped (see the module doc).
 fn evaluate_day(
     history: &MarketHistory,
     calibrator: &Calibrator<'_>,
+    walk_forward: &WalkForwardBasis,
     base: &MonteCarloConfig,
     book: Book,
     date: Date,
@@ -386,15 +423,27 @@ fn evaluate_day(
     let Some(calibration) = calibrator.calibrate(book.underlyings(), date) else {
         return Ok(None);
     };
-    let config = MarginConfig {
+    let mut config = MarginConfig {
         monte_carlo: Calibrator::monte_carlo_config(&calibration, base, settings.horizon_days),
         ..MarginConfig::default()
     };
+    if settings.basis_walk_forward && book.is_basis_trade() {
+        for symbol in book.underlyings() {
+            let factors = walk_forward.get(*symbol).and_then(|days| days.get(&date));
+            // Too little funding history before the day to estimate the factors.
+            let Some(factors) = factors else { return Ok(None) };
+            config.monte_carlo.basis.underlyings.insert((*symbol).to_owned(), *factors);
+        }
+    }
     let portfolio = book.portfolio(start_market, settings.notional)?;
     let mut margins = Vec::with_capacity(MarginModel::ALL.len());
+    let mut monte_carlo_var = 0.0;
     for model in MarginModel::ALL {
         let result = margin(&portfolio, start_market, model, &config)?;
         margins.push(result.result.maintenance_margin / settings.notional);
+        if let MarginDetail::MonteCarlo(summary) = &result.detail {
+            monte_carlo_var = summary.value_at_risk / settings.notional;
+        }
     }
     let pnl = books::realised_pnl(&portfolio, start_market, end_market, history, date, end_date)?;
     // A fully hedged book's P&L is a difference of equal numbers: zero it below rounding noise
@@ -405,12 +454,14 @@ fn evaluate_day(
         date,
         loss,
         margins,
+        monte_carlo_var,
         vol_source: if book.has_options() { *source } else { None },
     }))
 }
 
-/// The (loss, margin) windows of model `m`; with `h` > 1 only every h-th day, so the windows do
-/// not overlap (Kupiec assumes independent trials).
+/// The (loss, margin) windows of model `m` (`m` = [`MarginModel::ALL`]`.len()`: the Monte
+/// Carlo's VaR); with `h` > 1 only every h-th day, so the windows do not overlap (Kupiec assumes
+/// independent trials).
 fn observations(records: &[DayRecord], m: usize, h: usize) -> Vec<BacktestObservation> {
     let first = records.first().map(|r| r.date);
     records
@@ -420,7 +471,7 @@ fn observations(records: &[DayRecord], m: usize, h: usize) -> Vec<BacktestObserv
             start: r.date,
             end: r.date.add_days(h as i32),
             loss: r.loss,
-            margin: r.margins[m],
+            margin: r.margins.get(m).copied().unwrap_or(r.monte_carlo_var),
         })
         .collect()
 }

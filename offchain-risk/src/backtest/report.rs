@@ -70,7 +70,35 @@ pub fn vol_source_note(report: &BacktestReport) -> String {
     )
 }
 
-/// The main table: one row per book × model.
+/// The row of the Monte Carlo's VaR scored as a margin (the quantile Kupiec tests; its ES
+/// margin lies above it).
+pub const MONTE_CARLO_VAR_LABEL: &str = "Monte Carlo VaR (not a margin)";
+
+/// Marker opening the in-sample basis block (the hedged books with the constant factors).
+pub const BEGIN_IN_SAMPLE: &str = "<!-- BEGIN GENERATED IN-SAMPLE BASIS -->";
+/// Marker closing it.
+pub const END_IN_SAMPLE: &str = "<!-- END GENERATED IN-SAMPLE BASIS -->";
+
+/// The in-sample comparison: the hedged basis books margined with the constant factors
+/// calibrated on the whole funding file (`basis_walk_forward = false`).
+pub fn in_sample_settings(settings: &BacktestSettings) -> BacktestSettings {
+    BacktestSettings {
+        books: vec![Book::PerpBasis, Book::FutureBasis],
+        basis_walk_forward: false,
+        ..settings.clone()
+    }
+}
+
+/// The in-sample block: the main table of the [`in_sample_settings`] run.
+pub fn in_sample_block(report: &BacktestReport) -> String {
+    format!(
+        "Same window and paths, the Monte Carlo's basis factors the constants \
+         `BasisRisk::calibrated()` (fitted on the whole funding file, so in-sample):\n\n{}",
+        results_table(report)
+    )
+}
+
+/// The main table: one row per book × model, and the Monte Carlo's VaR.
 pub fn results_table(report: &BacktestReport) -> String {
     let confidence = report.settings.confidence;
     let mut out = format!(
@@ -80,14 +108,15 @@ pub fn results_table(report: &BacktestReport) -> String {
     );
     for book in &report.books {
         let window = window_of(book);
-        for score in &book.scores {
+        let rows = book.scores.iter().map(|s| (s.model.label(), s));
+        for (label, score) in rows.chain([(MONTE_CARLO_VAR_LABEL, &book.monte_carlo_var)]) {
             let rate =
                 if score.days > 0 { score.exceedances as f64 / score.days as f64 } else { 0.0 };
             let _ = writeln!(
                 out,
                 "| {} | {window} | {} | {} | {} | {:.1} | {} | {:.2} | {} | {} | {} |",
                 book.book.name(),
-                score.model.label(),
+                label,
                 score.days,
                 score.exceedances,
                 score.expected,

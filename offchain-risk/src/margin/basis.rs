@@ -7,15 +7,18 @@
 //!   the funding it pays. Funding is expected to persist (the current 8-hour rate at every print
 //!   of the period); what is not expected, the premium change net of the funding surprise, is
 //!   one factor `u` (the two co-move: correlation 0.86 on the data, so they are not shocked
-//!   separately). The expected funding is charged where the net perpetual position pays it and
-//!   never credited where it receives it (a rate can flip within the period, and a margin should
-//!   not lean on income not yet paid);
+//!   separately). The add-on charges the expected funding where the net perpetual position pays
+//!   it and never credits it where it receives it (a rate can flip within the period, and a
+//!   fixed-shock margin should not lean on income not yet paid); the Monte Carlo, a 99% model,
+//!   centres the perpetual's P&L on the expected funding with its sign and shocks around it;
 //! - the annualised **carry** `ln(F/S)/T` of dated futures changes by `Δc`, moving a future of
 //!   `T` years left by `Δc × T` against spot.
 //!
-//! [`BasisRisk`] holds one 99% shock per factor ([`BasisRisk::CALIBRATED`] comes from the shared
-//! Binance funding and OHLCV history, reproducible with `xmargin basis`; see
-//! [`crate::backtest::basis`]) and the tails and spot correlation the Monte Carlo draws them with.
+//! [`BasisFactors`] holds one 99% shock per factor and the tails and spot correlation the Monte
+//! Carlo draws them with; [`BasisRisk`] holds them per underlying (BTC and ETH each calibrated on
+//! its own Binance funding and OHLCV history, reproducible with `xmargin basis`; see
+//! [`crate::backtest::basis`]) with a fallback for underlyings without history
+//! ([`BasisRisk::CALIBRATED`], the worse of the two).
 //! The add-on ([`basis_add_on`]) charges each basis bucket of an underlying on its own: the
 //! perpetual, and each futures expiry. Buckets never net against each other (a long March future
 //! does not offset a short June one) and spot, the reference, carries none. The delta-netted
@@ -34,9 +37,9 @@ pub const FUNDING_PRINTS_PER_DAY: f64 = 3.0;
 /// The one-sided confidence level [`BasisRisk`]'s shocks are quantiles at.
 pub const SHOCK_CONFIDENCE: f64 = 0.99;
 
-/// Basis and funding risk factors, per one-day margin period of risk at 99%.
+/// One underlying's basis and funding factors, per one-day margin period of risk at 99%.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct BasisRisk {
+pub struct BasisFactors {
     /// Larger of the two one-sided 99% quantiles of a perpetual's unexpected one-day return over
     /// spot: the change of its premium minus the funding surprise (funding accrued over the day
     /// beyond three times the 8-hour rate at its start); fraction of the perpetual's notional.
@@ -50,34 +53,27 @@ pub struct BasisRisk {
     pub spot_correlation: f64,
 }
 
-impl BasisRisk {
-    /// Calibrated on Binance BTC and ETH funding 2020–2023 with BTC/ETH OHLCV closes, one-day
-    /// period, 99%: the larger asset's shocks (ETH's: 13.0 bp, a long's perpetual factor, and
-    /// 4.21% a year, a fall of carry), each rounded up to two significant digits, the
-    /// smaller asset's tail ν floored at 3 (the factors fit ν ≈ 1: most days funding sits at the
-    /// clamp and nothing moves), and the mean spot correlation to 0.05. Regenerate with
-    /// `cargo run --release -p offchain-risk --bin xmargin -- basis`; the `basis` test
-    /// `calibrated_constants_are_the_shared_data_calibration` pins these to that output.
-    pub const CALIBRATED: Self = Self {
-        perpetual_basis_shock: 0.0014,
-        carry_rate_shock: 0.043,
+impl BasisFactors {
+    /// BTC alone, calibrated on Binance BTC-USDT funding 2020–2023 and BTCUSDT closes (one-day
+    /// period, 99%): its perpetual factor's larger tail (10.26 bp, a fall of `u`: a long's
+    /// loss) and carry's (3.19% a year) rounded up to two significant digits, ν floored at 3, spot
+    /// correlation (−0.082) rounded to 0.05. Pinned by the `basis` test
+    /// `per_asset_constants_are_each_assets_own_calibration`.
+    pub const BTC: Self = Self {
+        perpetual_basis_shock: 0.0011,
+        carry_rate_shock: 0.032,
         degrees_of_freedom: 3.0,
         spot_correlation: -0.10,
     };
 
-    /// No basis or funding risk: every model margins delta-one books as before basis risk
-    /// existed (perpetual + spot and future + spot net to zero).
-    pub const ZERO: Self = Self {
-        perpetual_basis_shock: 0.0,
-        carry_rate_shock: 0.0,
-        degrees_of_freedom: 4.0,
-        spot_correlation: 0.0,
+    /// ETH alone, as [`Self::BTC`] on ETH-USDT funding and ETHUSDT closes (13.00 bp, 4.21% a
+    /// year, ρ −0.139).
+    pub const ETH: Self = Self {
+        perpetual_basis_shock: 0.0014,
+        carry_rate_shock: 0.043,
+        degrees_of_freedom: 3.0,
+        spot_correlation: -0.15,
     };
-
-    /// Whether every shock is zero (the Monte Carlo then draws no basis factors).
-    pub fn is_zero(&self) -> bool {
-        self.perpetual_basis_shock == 0.0 && self.carry_rate_shock == 0.0
-    }
 
     /// Checks the fields; errors name the field.
     pub fn validate(&self, path: &str) -> Result<(), crate::DataError> {
@@ -107,11 +103,122 @@ impl BasisRisk {
         }
         Ok(())
     }
+
+    /// Whether both shocks are zero.
+    pub fn is_zero(&self) -> bool {
+        self.perpetual_basis_shock == 0.0 && self.carry_rate_shock == 0.0
+    }
+}
+
+/// Basis and funding risk factors, per one-day margin period of risk at 99%: per underlying
+/// where its own funding history calibrated them (`underlyings`), the fallback fields for any
+/// other underlying. The fallback fields are the factors of old configurations (which had no
+/// `underlyings`), so those still parse and mean what they meant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BasisRisk {
+    /// Fallback (underlyings not in `underlyings`): see [`BasisFactors::perpetual_basis_shock`].
+    pub perpetual_basis_shock: f64,
+    /// Fallback: see [`BasisFactors::carry_rate_shock`].
+    pub carry_rate_shock: f64,
+    /// Fallback: see [`BasisFactors::degrees_of_freedom`].
+    pub degrees_of_freedom: f64,
+    /// Fallback: see [`BasisFactors::spot_correlation`].
+    pub spot_correlation: f64,
+    /// Per underlying (symbol), calibrated on that underlying's own history.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub underlyings: BTreeMap<String, BasisFactors>,
+}
+
+impl BasisRisk {
+    /// The fallback for underlyings without a funding history of their own: the larger
+    /// asset's shocks of the Binance BTC and ETH calibration (ETH's: 13.0 bp, a long's
+    /// perpetual factor, and 4.21% a year, a fall of carry), each rounded up to two significant
+    /// digits, the smaller asset's tail ν floored at 3 (the factors fit ν ≈ 1: most days
+    /// funding sits at the clamp and nothing moves), and the mean spot correlation to 0.05. An
+    /// asset without data is charged the worse calibrated asset's factors (a thinner perpetual
+    /// market is not expected to have a calmer basis). Regenerate with
+    /// `cargo run --release -p offchain-risk --bin xmargin -- basis`; the `basis` test
+    /// `calibrated_constants_are_the_shared_data_calibration` pins these to that output.
+    /// No per-underlying entries: [`Self::calibrated`] adds BTC's and ETH's own.
+    pub const CALIBRATED: Self = Self {
+        perpetual_basis_shock: 0.0014,
+        carry_rate_shock: 0.043,
+        degrees_of_freedom: 3.0,
+        spot_correlation: -0.10,
+        underlyings: BTreeMap::new(),
+    };
+
+    /// No basis or funding risk: every model margins delta-one books as before basis risk
+    /// existed (perpetual + spot and future + spot net to zero).
+    pub const ZERO: Self = Self {
+        perpetual_basis_shock: 0.0,
+        carry_rate_shock: 0.0,
+        degrees_of_freedom: 4.0,
+        spot_correlation: 0.0,
+        underlyings: BTreeMap::new(),
+    };
+
+    /// The default: BTC and ETH each with its own calibration ([`BasisFactors::BTC`],
+    /// [`BasisFactors::ETH`]), [`Self::CALIBRATED`] for every other underlying.
+    pub fn calibrated() -> Self {
+        Self::CALIBRATED
+            .with_underlying("BTC", BasisFactors::BTC)
+            .with_underlying("ETH", BasisFactors::ETH)
+    }
+
+    /// `self` with `underlying`'s factors set.
+    pub fn with_underlying(mut self, underlying: &str, factors: BasisFactors) -> Self {
+        self.underlyings.insert(underlying.to_owned(), factors);
+        self
+    }
+
+    /// The fallback factors.
+    pub fn fallback(&self) -> BasisFactors {
+        BasisFactors {
+            perpetual_basis_shock: self.perpetual_basis_shock,
+            carry_rate_shock: self.carry_rate_shock,
+            degrees_of_freedom: self.degrees_of_freedom,
+            spot_correlation: self.spot_correlation,
+        }
+    }
+
+    /// The factors of `underlying`: its own entry, else the fallback.
+    pub fn factors(&self, underlying: &str) -> BasisFactors {
+        self.underlyings.get(underlying).copied().unwrap_or_else(|| self.fallback())
+    }
+
+    /// Whether every shock, fallback and per underlying, is zero (the Monte Carlo then draws no
+    /// basis factors).
+    pub fn is_zero(&self) -> bool {
+        self.fallback().is_zero() && self.underlyings.values().all(BasisFactors::is_zero)
+    }
+
+    /// Checks the fields; errors name the field.
+    pub fn validate(&self, path: &str) -> Result<(), crate::DataError> {
+        self.fallback().validate(path)?;
+        for (underlying, factors) in &self.underlyings {
+            factors.validate(&format!("{path}.underlyings.{underlying}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl From<BasisFactors> for BasisRisk {
+    /// The same factors for every underlying.
+    fn from(factors: BasisFactors) -> Self {
+        Self {
+            perpetual_basis_shock: factors.perpetual_basis_shock,
+            carry_rate_shock: factors.carry_rate_shock,
+            degrees_of_freedom: factors.degrees_of_freedom,
+            spot_correlation: factors.spot_correlation,
+            underlyings: BTreeMap::new(),
+        }
+    }
 }
 
 impl Default for BasisRisk {
     fn default() -> Self {
-        Self::CALIBRATED
+        Self::calibrated()
     }
 }
 
@@ -134,18 +241,23 @@ impl BasisAddOn {
     }
 }
 
-/// The basis add-on of `positions` (all on one underlying): buckets are the perpetual and each
-/// futures expiry, charged separately; spot and options carry none.
+/// The basis add-on of `positions` (all on one underlying, whose factors
+/// [`BasisRisk::factors`] gives): buckets are the perpetual and each futures expiry, charged
+/// separately; spot and options carry none.
 pub(crate) fn basis_add_on<'p, 'm: 'p>(
     positions: impl IntoIterator<Item = &'p PreparedPosition<'m>>,
     risk: &BasisRisk,
 ) -> BasisAddOn {
     let mut perpetual_notional = 0.0;
     let mut funding_rate_8h = 0.0;
+    let mut factors = None;
     // expiry (ms) → (net notional, years to expiry)
     let mut futures: BTreeMap<i64, (f64, f64)> = BTreeMap::new();
     for position in positions {
         let Exposure::DeltaOne { pnl_per_return, basis } = &position.exposure else { continue };
+        factors.get_or_insert_with(|| {
+            risk.factors(position.valuation.position.instrument.underlying())
+        });
         match basis {
             BasisExposure::Spot => {}
             BasisExposure::Perpetual { funding_rate_8h: rate } => {
@@ -164,12 +276,13 @@ pub(crate) fn basis_add_on<'p, 'm: 'p>(
         }
     }
     let expected_funding = FUNDING_PRINTS_PER_DAY * funding_rate_8h;
+    let factors = factors.unwrap_or_else(|| risk.fallback());
     BasisAddOn {
-        perpetual: perpetual_notional.abs() * risk.perpetual_basis_shock,
+        perpetual: perpetual_notional.abs() * factors.perpetual_basis_shock,
         funding: (perpetual_notional * expected_funding).max(0.0),
         futures: futures
             .values()
-            .map(|(notional, years)| notional.abs() * risk.carry_rate_shock * years)
+            .map(|(notional, years)| notional.abs() * factors.carry_rate_shock * years)
             .sum(),
     }
 }

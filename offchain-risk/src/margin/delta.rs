@@ -15,7 +15,7 @@ use crate::margin::revalue::PreparedBook;
 use crate::margin::{MarginResult, PositionMargin};
 
 /// Delta-netting configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeltaConfig {
     /// Spot shock applied to the net delta (default the grid's largest ordinary move, 18%).
     pub spot_shock: f64,
@@ -34,7 +34,7 @@ impl Default for DeltaConfig {
             spot_shock: 0.18,
             vol_shock: 0.10,
             initial_factor: 1.25,
-            basis: BasisRisk::CALIBRATED,
+            basis: BasisRisk::calibrated(),
         }
     }
 }

@@ -274,7 +274,7 @@ impl GridConfig {
             vol_term: VolTermScaling::default(),
             initial_factor: 1.25,
             short_option_minimum: 0.01,
-            basis: BasisRisk::CALIBRATED,
+            basis: BasisRisk::calibrated(),
             vol_dynamics: VolDynamics::StickyMoneyness,
             min_vol_up: 0.0,
             wing_shock: None,

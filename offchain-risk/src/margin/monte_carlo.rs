@@ -5,7 +5,8 @@
 //! the basis factors of [`crate::margin::basis`]: a perpetual's unexpected return over spot (its
 //! premium change net of the funding surprise) and a change of the futures' carry, each a
 //! Student-t scaled so its one-sided 99% quantile over one day is the calibrated shock, growing
-//! with √days, correlated with spot, plus the funding the book's perpetuals expect to pay →
+//! with √days, correlated with spot, per underlying with its own factors, plus the funding the
+//! perpetuals expect to pay or receive (the current rate, with its sign) →
 //! every position revalued in full under
 //! the shifted, skewed surface after the horizon's time decay → the portfolio P&L vector →
 //! VaR and ES at the confidence level, with ES's standard error.
@@ -131,7 +132,7 @@ impl Default for MonteCarloConfig {
             vol_term: VolTermScaling::default(),
             initial_factor: 1.25,
             seed_salt: 0,
-            basis: BasisRisk::CALIBRATED,
+            basis: BasisRisk::calibrated(),
         }
     }
 }
@@ -200,33 +201,33 @@ struct PathModel {
     basis: Option<BasisPaths>,
 }
 
-/// How the basis factors are drawn over the horizon.
+/// How the basis factors are drawn over the horizon, per underlying (each with its own
+/// [`crate::margin::basis::BasisFactors`]).
 struct BasisPaths {
     /// Standard deviations over the horizon of the perpetual factor and the carry change.
-    perpetual_sd: f64,
-    carry_sd: f64,
-    /// Funding a long expects to pay over the horizon, per underlying (the current 8-hour rate
-    /// at every print), where the book's net perpetual position pays it; else zero.
+    perpetual_sd: Vec<f64>,
+    carry_sd: Vec<f64>,
+    /// Funding a long expects to pay over the horizon (the current 8-hour rate at every print,
+    /// with its sign: negative when longs receive), per underlying.
     expected_funding: Vec<f64>,
-    degrees_of_freedom: f64,
-    spot_correlation: f64,
+    degrees_of_freedom: Vec<f64>,
+    spot_correlation: Vec<f64>,
 }
 
 impl BasisPaths {
     fn new(book: &PreparedBook<'_>, risk: &BasisRisk, horizon_years: f64) -> Result<Option<Self>> {
         risk.validate("basis")?;
         let n = book.underlyings.len();
-        let (mut rates, mut net_perpetual) = (vec![0.0; n], vec![0.0; n]);
+        let mut rates = vec![0.0; n];
         let mut any = false;
         for position in &book.positions {
-            if let Exposure::DeltaOne { basis, pnl_per_return } = &position.exposure {
+            if let Exposure::DeltaOne { basis, .. } = &position.exposure {
                 match basis {
                     BasisExposure::Spot => {}
                     BasisExposure::Future { .. } => any = true,
                     BasisExposure::Perpetual { funding_rate_8h } => {
                         any = true;
                         rates[position.underlying] = *funding_rate_8h;
-                        net_perpetual[position.underlying] += pnl_per_return;
                     }
                 }
             }
@@ -235,51 +236,49 @@ impl BasisPaths {
             return Ok(None);
         }
         let horizon_days = horizon_years * 365.0;
-        // Expected funding counts where the net perpetual position pays it, never where it
-        // receives it (as in the add-on, `basis::basis_add_on`).
-        let expected_funding =
-            rates
-                .iter()
-                .zip(&net_perpetual)
-                .map(|(rate, net)| {
-                    if rate * net > 0.0 {
-                        rate * FUNDING_PRINTS_PER_DAY * horizon_days
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-        let nu = risk.degrees_of_freedom;
-        let per_day = |shock| unit_variance_scale(shock, nu, SHOCK_CONFIDENCE);
         let root_days = horizon_days.sqrt();
+        let factors: Vec<_> = book.underlyings.iter().map(|u| risk.factors(u)).collect();
+        let per_day = |shock, nu| unit_variance_scale(shock, nu, SHOCK_CONFIDENCE);
         Ok(Some(Self {
-            perpetual_sd: per_day(risk.perpetual_basis_shock) * root_days,
-            carry_sd: per_day(risk.carry_rate_shock) * root_days,
-            expected_funding,
-            degrees_of_freedom: nu,
-            spot_correlation: risk.spot_correlation,
+            perpetual_sd: factors
+                .iter()
+                .map(|f| per_day(f.perpetual_basis_shock, f.degrees_of_freedom) * root_days)
+                .collect(),
+            carry_sd: factors
+                .iter()
+                .map(|f| per_day(f.carry_rate_shock, f.degrees_of_freedom) * root_days)
+                .collect(),
+            // The known current rate is the best forecast of the period's prints: a 99% model
+            // centres the P&L there, crediting what a short receives as it charges what a long
+            // pays (the fixed-shock add-on, `basis::basis_add_on`, never credits it).
+            expected_funding: rates
+                .iter()
+                .map(|rate| rate * FUNDING_PRINTS_PER_DAY * horizon_days)
+                .collect(),
+            degrees_of_freedom: factors.iter().map(|f| f.degrees_of_freedom).collect(),
+            spot_correlation: factors.iter().map(|f| f.spot_correlation).collect(),
         }))
     }
 
     /// Draws the basis factors of every underlying into `shock`, given the spot's standard
     /// normal drivers `spot_z`.
     fn draw(&self, rng: &mut ChaCha20Rng, shock: &mut ShockVector, spot_z: &[f64]) {
-        let nu = self.degrees_of_freedom;
-        // nu > 2 was validated, so the distribution exists.
-        let chi: f64 = ChiSquared::new(nu).map(|d| d.sample(rng)).unwrap_or(nu);
-        let tail_scale = ((nu - 2.0) / chi).sqrt();
-        let rho = self.spot_correlation;
-        let own = (1.0 - rho * rho).sqrt();
         for (i, z) in spot_z.iter().enumerate() {
+            let nu = self.degrees_of_freedom[i];
+            // nu > 2 was validated, so the distribution exists.
+            let chi: f64 = ChiSquared::new(nu).map(|d| d.sample(rng)).unwrap_or(nu);
+            let tail_scale = ((nu - 2.0) / chi).sqrt();
+            let rho = self.spot_correlation[i];
+            let own = (1.0 - rho * rho).sqrt();
             let mut factor = || {
                 let noise: f64 = rng.sample(StandardNormal);
                 tail_scale * (rho * z + own * noise)
             };
             // The perpetual factor is the premium change net of the funding surprise; the
-            // expected funding is paid on top.
-            shock.perpetual_premium[i] = self.perpetual_sd * factor();
+            // expected funding is paid (or received) on top.
+            shock.perpetual_premium[i] = self.perpetual_sd[i] * factor();
+            shock.carry_rate[i] = self.carry_sd[i] * factor();
             shock.funding_accrual[i] = self.expected_funding[i];
-            shock.carry_rate[i] = self.carry_sd * factor();
         }
     }
 }

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use offchain_risk::backtest::report::{
-    check_block, check_settings, replace_block, results_block, results_table, vol_source_note,
-    BEGIN_CHECK, BEGIN_RESULTS, END_CHECK, END_RESULTS,
+    check_block, check_settings, in_sample_block, in_sample_settings, replace_block, results_block,
+    results_table, vol_source_note, BEGIN_CHECK, BEGIN_IN_SAMPLE, BEGIN_RESULTS, END_CHECK,
+    END_IN_SAMPLE, END_RESULTS,
 };
 use offchain_risk::backtest::{run_backtest, BacktestReport, BacktestSettings, Book, BookResult};
 use offchain_risk::history::{DataDir, Date};
@@ -92,6 +93,7 @@ pub fn run(args: &BacktestArgs) -> Result<(), RiskError> {
     };
     let report = run_backtest(&data, &settings)?;
     let check = run_backtest(&data, &check_settings())?;
+    let in_sample = run_backtest(&data, &in_sample_settings(&settings))?;
 
     std::fs::create_dir_all(&args.out).map_err(|e| io_error(&args.out, e))?;
     let doc_path = args.out.join("BACKTEST.md");
@@ -102,7 +104,10 @@ pub fn run(args: &BacktestArgs) -> Result<(), RiskError> {
         .and_then(|doc| replace_block(doc, BEGIN_COMMAND, END_COMMAND, &command))
         .and_then(|doc| replace_block(&doc, BEGIN_RESULTS, END_RESULTS, &results_block(&report)))
         .and_then(|doc| replace_block(&doc, BEGIN_CHECK, END_CHECK, &check_block(&check)))
-        .unwrap_or_else(|| template(&command, &report, &check));
+        .and_then(|doc| {
+            replace_block(&doc, BEGIN_IN_SAMPLE, END_IN_SAMPLE, &in_sample_block(&in_sample))
+        })
+        .unwrap_or_else(|| template(&command, &report, &check, &in_sample));
     std::fs::write(&doc_path, document).map_err(|e| io_error(&doc_path, e))?;
     for book in CHARTED {
         if let Some(result) = report.books.iter().find(|b| b.book == book) {
@@ -124,12 +129,19 @@ pub fn run(args: &BacktestArgs) -> Result<(), RiskError> {
 }
 
 /// A fresh BACKTEST.md: the generated blocks inside a minimal frame.
-fn template(command: &str, report: &BacktestReport, check: &BacktestReport) -> String {
+fn template(
+    command: &str,
+    report: &BacktestReport,
+    check: &BacktestReport,
+    in_sample: &BacktestReport,
+) -> String {
     format!(
         "# Margin backtest on real history\n\n{BEGIN_COMMAND}\n{command}\n{END_COMMAND}\n\n\
          ## Results\n\n{BEGIN_RESULTS}\n{}\n{END_RESULTS}\n\n\
+         ## In-sample basis factors\n\n{BEGIN_IN_SAMPLE}\n{}\n{END_IN_SAMPLE}\n\n\
          ## Reproducibility check\n\n{BEGIN_CHECK}\n{}\n{END_CHECK}\n",
         results_block(report).trim_end(),
+        in_sample_block(in_sample).trim_end(),
         check_block(check).trim_end(),
     )
 }
