@@ -249,8 +249,7 @@ fn monte_carlo_basis_factors_match_their_closed_form_within_standard_errors() {
     let notional = 4.0 * 50_000.0;
     let market = funded_market(0.0);
     let hedged = book(vec![spot(4.0), perpetual(-4.0)]);
-    let (var, es, se) =
-        monte_carlo_of_one_factor(&hedged, &market, perpetual_only.clone(), 40_000);
+    let (var, es, se) = monte_carlo_of_one_factor(&hedged, &market, perpetual_only.clone(), 40_000);
     // One day: the one-sided 99% quantile is the shock itself.
     let shock = notional * perpetual_only.perpetual_basis_shock;
     let var_se = shock / var_unit * var_se_unit;
@@ -371,9 +370,12 @@ fn xmargin_basis_reproduces_the_calibrated_constants() {
     // The table names each asset's and the pooled numbers.
     let table = run(&["basis"]);
     let text = String::from_utf8(table.stdout).unwrap();
-    assert!(text.contains("| ETH |")
+    assert!(
+        text.contains("| ETH |")
             && text.contains("- BTC (`BasisFactors::BTC`): perpetual basis shock 11.00 bp")
-            && text.contains("perpetual basis shock 14.00 bp"), "{text}");
+            && text.contains("perpetual basis shock 14.00 bp"),
+        "{text}"
+    );
     // A zero period is refused, naming the flag's field.
     let refused = run(&["basis", "--horizon-days", "0"]);
     assert_eq!(refused.status.code(), Some(2));
@@ -421,10 +423,8 @@ fn each_underlying_is_margined_with_its_own_factors() {
     let expected = notional * BasisFactors::BTC.perpetual_basis_shock;
     assert!((delta - expected).abs() < 1e-9 * expected, "{delta} vs {expected}");
     // The Monte Carlo's VaR of the same book, spot frozen, is BTC's shock (one day, 99%) ...
-    let btc_only = BasisRisk::CALIBRATED.with_underlying(
-        "BTC",
-        BasisFactors { carry_rate_shock: 0.0, ..BasisFactors::BTC },
-    );
+    let btc_only = BasisRisk::CALIBRATED
+        .with_underlying("BTC", BasisFactors { carry_rate_shock: 0.0, ..BasisFactors::BTC });
     let (var, _, _) = monte_carlo_of_one_factor(&hedged, &market, btc_only.clone(), 40_000);
     let (var_unit, _, var_se_unit) = unit_t(3.0, 0.99, 40_000.0);
     let shock = notional * BasisFactors::BTC.perpetual_basis_shock;
