@@ -402,8 +402,9 @@ fn per_asset_constants_are_each_assets_own_calibration() {
     }
     // BTC's basis is calmer than ETH's, so it no longer pays ETH's shocks; an underlying without
     // funding history pays the larger (the pooled fallback).
-    assert!(BasisFactors::BTC.perpetual_basis_shock < BasisFactors::ETH.perpetual_basis_shock);
-    assert!(BasisFactors::BTC.carry_rate_shock < BasisFactors::ETH.carry_rate_shock);
+    let fit = |asset: &str| calibration.assets.iter().find(|a| a.asset == asset).unwrap().factors();
+    assert!(fit("BTC").perpetual_basis_shock < fit("ETH").perpetual_basis_shock);
+    assert!(fit("BTC").carry_rate_shock < fit("ETH").carry_rate_shock);
     assert_eq!(defaults.factors("SOL"), BasisRisk::CALIBRATED.fallback());
     // An old configuration without per-underlying entries parses to the pooled factors alone.
     let old = r#"{"perpetual_basis_shock":0.0014,"carry_rate_shock":0.043,"degrees_of_freedom":3.0,"spot_correlation":-0.1}"#;

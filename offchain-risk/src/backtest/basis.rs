@@ -415,9 +415,9 @@ pub fn basis_table(calibration: &BasisCalibration) -> String {
             f.spot_correlation
         )
     };
-    out.push_str(&format!(
-        "\nRounded up (`BasisRisk::calibrated()` for a one-day period), each asset its own:\n\n"
-    ));
+    out.push_str(
+        "\nRounded up (`BasisRisk::calibrated()` for a one-day period), each asset its own:\n\n",
+    );
     for (asset, factors) in &r.underlyings {
         out.push_str(&format!("- {asset} (`BasisFactors::{asset}`): {}\n", line(factors)));
     }

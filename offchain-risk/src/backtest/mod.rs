@@ -300,8 +300,7 @@ pub fn run_on_history(history: &MarketHistory) -> Result<BacktestReport> {
                 evaluate_day(
                     history,
                     &calibrator,
-                    &walk_forward,
-                    &base,
+                    &MonteCarloInputs { base: &base, walk_forward: &walk_forward },
                     book,
                     days[i],
                     &markets[i],
@@ -370,12 +369,18 @@ pub fn run_on_history(history: &MarketHistory) -> Result<BacktestReport> {
 /// Walk-forward basis factors per funded underlying and day.
 type WalkForwardBasis = BTreeMap<String, BTreeMap<Date, BasisFactors>>;
 
+/// What every day's Monte Carlo configuration starts from: the base configuration and the
+/// walk-forward basis factors (empty when the constants are used).
+struct MonteCarloInputs<'a> {
+    base: &'a MonteCarloConfig,
+    walk_forward: &'a WalkForwardBasis,
+}
+
 /// One book on one day; `None` when the day is skipped (see the module doc).
 fn evaluate_day(
     history: &MarketHistory,
     calibrator: &Calibrator<'_>,
-    walk_forward: &WalkForwardBasis,
-    base: &MonteCarloConfig,
+    inputs: &MonteCarloInputs<'_>,
     book: Book,
     date: Date,
     start: &DayMarket,
@@ -424,12 +429,16 @@ fn evaluate_day(
         return Ok(None);
     };
     let mut config = MarginConfig {
-        monte_carlo: Calibrator::monte_carlo_config(&calibration, base, settings.horizon_days),
+        monte_carlo: Calibrator::monte_carlo_config(
+            &calibration,
+            inputs.base,
+            settings.horizon_days,
+        ),
         ..MarginConfig::default()
     };
     if settings.basis_walk_forward && book.is_basis_trade() {
         for symbol in book.underlyings() {
-            let factors = walk_forward.get(*symbol).and_then(|days| days.get(&date));
+            let factors = inputs.walk_forward.get(*symbol).and_then(|days| days.get(&date));
             // Too little funding history before the day to estimate the factors.
             let Some(factors) = factors else { return Ok(None) };
             config.monte_carlo.basis.underlyings.insert((*symbol).to_owned(), *factors);
