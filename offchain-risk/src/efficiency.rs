@@ -1104,8 +1104,9 @@ const PRESET_DESCRIPTIONS: [&str; 4] = [
     "`project-default`: PMRM_2's 23 core spot × vol rows and vol-term scaling, plus our own \
      tails (±36% with vol up at 35% cover) and skew rotations; sticky moneyness; maintenance = \
      max(worst loss, 1% of spot per net short option) + the calibrated basis and funding \
-     add-on of `margin::basis` (a 14 bp perpetual premium shock plus the expected funding paid, \
-     and a 4.3%/year carry shock × T per futures expiry, never netted across expiries); \
+     add-on of `margin::basis` (a perpetual premium shock, BTC 11 bp, ETH and other underlyings \
+     14 bp, plus the expected funding paid, and a carry shock × T per futures expiry, BTC \
+     3.2%/year, ETH and others 4.3%, never netted across expiries); \
      initial = 1.25 × maintenance. No static discount, basis contingency or flat add-ons: the \
      basis add-on prices funding and basis risk at a fraction of Derive's flat 3% of notional.",
     "`derive-pmrm2`: Derive's PMRM_2 as deployed: 33 rows (the 23 core rows, tails down to \
@@ -1165,17 +1166,22 @@ const PRESET_NOTES: [(&str, &str); 11] = [
          expiry loss under ±4.5% (±5%) counted without the spot's offset (Derive lists no dated \
          futures; here a future joins its expiry's basis contingency and pays the perpetual \
          add-on) plus 3% of future notional (and in v1 3% of spot). The default charges only its \
-         calibrated carry add-on (4.3%/year × T of future notional), sized to 99% basis moves \
-         over the margin period. \
-         Safe: the hedged delta-one books of `docs/BACKTEST.md` measure spot-vs-derivative losses \
-         over the margin period against this add-on.",
+         calibrated carry add-on (BTC's 3.2%/year × T of future notional), sized to 99% basis \
+         moves over the margin period. \
+         Safe: the `future_basis` book of `docs/BACKTEST.md` breaches this add-on on no day of \
+         2020–2023 (conservative by design), and the Monte Carlo's 99% quantile, walk-forward, on \
+         15 of 1,403 days (Kupiec p 0.80).",
     ),
     (
         "06_perp_spot_hedge",
         "No scenario loses. Derive charges 3% of perpetual notional (v1 adds 3% of spot) however \
          well the legs hedge; the default charges its basis add-on on the perpetual (funding and \
          mark-vs-index risk). Safe: the `perp_basis` book of `docs/BACKTEST.md` (long spot, short \
-         perpetual, funding paid) against the default grid.",
+         perpetual, funding paid) breaches the default grid once in 1,403 days (conservative by \
+         design), and the Monte Carlo's 99% quantile, walk-forward, on 15 (Kupiec p 0.80). The \
+         Monte Carlo charges this book nothing: at the snapshot's 0.187% per 8 hours the short \
+         perpetual expects to receive 0.56% of its notional over the day, more than the 99% ES of \
+         BTC's basis factor (~0.17%); it credits expected funding, the add-ons never do.",
     ),
     (
         "07_risk_reversal",
@@ -1236,11 +1242,13 @@ const READING_NOTES: [&str; 7] = [
      with a 0.75 correlation and nets them.",
     "Basis and funding risk (`margin::basis`, calibrated by `xmargin basis` on Binance funding \
      2020–2023 at 99% over one day): a spot position against a future or perpetual of equal \
-     delta still loses when the perpetual's premium (11 bp), the funding surprise (24 bp) or a \
-     future's carry (4.3% a year × years to expiry) moves. Delta netting and the grid add these \
-     per perpetual and per futures expiry, never netted (expected funding is charged where paid, \
-     never credited); Monte Carlo simulates them as Student-t factors correlated with spot. \
-     docs/BACKTEST.md backtests the two hedged books.",
+     delta still loses when the perpetual's premium net of the funding surprise (BTC 11 bp, \
+     ETH 14 bp, each asset on its own history; 14 bp for underlyings without one) or a future's \
+     carry (BTC 3.2%, ETH 4.3% a year × years to expiry) moves. Delta netting and the grid add \
+     these per perpetual and per futures expiry, never netted (expected funding is charged where \
+     paid, never credited); Monte Carlo simulates them as Student-t factors correlated with spot \
+     around the expected funding, credited where received. docs/BACKTEST.md backtests the two \
+     hedged books.",
     "Isolated margin runs the same PMRM grid on each position alone and sums, so it is the \
      grid's no-netting baseline; the ratios are therefore pure netting effects.",
     "Market caveats: BTC and ETH surfaces are `xmargin calibrate` fits of the 2021-02-09 \

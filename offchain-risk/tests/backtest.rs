@@ -136,8 +136,42 @@ fn margins_use_no_data_after_the_day_they_are_set() {
         assert_eq!(a.records.len(), 1, "{:?} has its day", a.book);
         let (ra, rb) = (&a.records[0], &b.records[0]);
         assert_eq!(ra.margins, rb.margins, "{:?}: margins moved with future data", a.book);
+        assert_eq!(ra.monte_carlo_var, rb.monte_carlo_var, "{:?}: VaR moved", a.book);
         // The realised loss does see the next day (the perturbation reaches it).
         assert_ne!(ra.loss.to_bits(), rb.loss.to_bits(), "{:?}: loss ignored d + 1", a.book);
+    }
+}
+
+#[test]
+fn walk_forward_basis_factors_move_only_the_basis_books_monte_carlo() {
+    let mut walk = history().clone();
+    walk.settings = BacktestSettings {
+        from: day("2022-05-01"),
+        to: day("2022-05-20"),
+        paths: 200,
+        books: vec![Book::BtcSpot, Book::PerpBasis, Book::FutureBasis],
+        ..check_settings()
+    };
+    let mut constant = walk.clone();
+    constant.settings.basis_walk_forward = false;
+    let (walk, constant) = (run_on_history(&walk).unwrap(), run_on_history(&constant).unwrap());
+    let mc = MarginModel::ALL.iter().position(|m| *m == MarginModel::MonteCarlo).unwrap();
+    for (a, b) in walk.books.iter().zip(&constant.books) {
+        assert_eq!(a.records.len(), 20, "{:?}", a.book);
+        let mut moved = 0;
+        for (ra, rb) in a.records.iter().zip(&b.records) {
+            assert_eq!(ra.loss, rb.loss);
+            for (m, (x, y)) in ra.margins.iter().zip(&rb.margins).enumerate() {
+                // The add-on models keep the constants; only the Monte Carlo walks forward.
+                if m != mc || !a.book.is_basis_trade() {
+                    assert_eq!(x, y, "{:?} model {m} on {}", a.book, ra.date);
+                }
+            }
+            moved += usize::from(ra.margins[mc] != rb.margins[mc]);
+            // The VaR is the quantile the ES margin averages beyond.
+            assert!(ra.monte_carlo_var <= ra.margins[mc] + 1e-15, "{:?} {}", a.book, ra.date);
+        }
+        assert_eq!(moved > 0, a.book.is_basis_trade(), "{:?}: {moved} days moved", a.book);
     }
 }
 
