@@ -4,12 +4,14 @@
 //! ([`market`]: spot, funding, and a BTC surface whose skew shape comes from a real chain and
 //! whose level is the day's DVOL or its proxy); for each day `d` of the window every [`Book`] is
 //! struck against the snapshot of `d` ([`books`]), margined under each [`MarginModel`] (the Monte
-//! Carlo configuration calibrated on history known at the close of `d`, [`calibration`]), and
+//! Carlo configuration calibrated on history known at the close of `d`, [`calibration`], its
+//! basis factors too, [`basis::walk_forward_factors`]), and
 //! held to the close of `d + h` (h = the margin period of risk, 1 day by default) to give the
 //! realised loss. Each (book, model) series of (loss, maintenance margin) is scored like the
 //! history module's EWMA baseline: exceedances (loss > margin), Kupiec's proportion-of-failures
 //! test at the target confidence, the worst shortfall, and the same per stress period
-//! ([`stress_periods`]). [`report`] renders the Markdown table and the collateral-weight check.
+//! ([`stress_periods`]); the Monte Carlo's VaR is scored the same way, as the quantile a 99%
+//! model must get right. [`report`] renders the Markdown table and the collateral-weight check.
 //!
 //! Losses and margins are fractions of the book's notional (`notional`, USD of underlying
 //! exposure when struck), so books and days compare. A day is skipped for a book when a close it

@@ -204,7 +204,7 @@ pub struct GridConfig {
     pub short_option_minimum: f64,
     /// Basis and funding risk of perpetuals and futures against spot, charged per bucket (the
     /// perpetual, each futures expiry) on top of the grid's worst loss; the project's default is
-    /// the calibrated [`BasisRisk::CALIBRATED`].
+    /// the calibrated [`BasisRisk::calibrated`] (per underlying).
     #[serde(default)]
     pub basis: BasisRisk,
     /// What implied vols do under a spot move.

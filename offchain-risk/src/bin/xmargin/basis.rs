@@ -1,6 +1,6 @@
 //! `xmargin basis`: calibrates the basis and funding factors on the shared data set (Binance
-//! funding and OHLCV) and prints the per-asset table and the pooled `BasisRisk` (JSON with
-//! `--json`), the numbers `BasisRisk::CALIBRATED` holds.
+//! funding and OHLCV) and prints the per-asset table, each asset's rounded factors and the pooled
+//! fallback (JSON with `--json`): the numbers `BasisRisk::calibrated()` holds.
 
 use std::path::PathBuf;
 
