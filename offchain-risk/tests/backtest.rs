@@ -14,8 +14,8 @@ use std::sync::OnceLock;
 use offchain_risk::backtest::books::Book;
 use offchain_risk::backtest::market::{close_ms, LEVEL_EXPIRY_YEARS};
 use offchain_risk::backtest::report::{
-    check_block, check_settings, extract_block, results_block, BEGIN_CHECK, BEGIN_RESULTS,
-    END_CHECK, END_RESULTS,
+    check_block, check_settings, extract_block, in_sample_block, in_sample_settings, results_block,
+    BEGIN_CHECK, BEGIN_IN_SAMPLE, BEGIN_RESULTS, END_CHECK, END_IN_SAMPLE, END_RESULTS,
 };
 use offchain_risk::backtest::{
     run_backtest, run_on_history, score_model, BacktestSettings, MarketHistory, VolSource,
@@ -239,8 +239,14 @@ fn the_committed_check_block_is_reproduced_and_kupiec_propagates() {
 #[test]
 #[ignore = "heavy: run with cargo test --release -p offchain-risk --test backtest -- --ignored"]
 fn the_committed_results_are_reproduced() {
-    let report = run_backtest(&DataDir::locate().unwrap(), &BacktestSettings::default()).unwrap();
+    let data = DataDir::locate().unwrap();
+    let settings = BacktestSettings::default();
+    let report = run_backtest(&data, &settings).unwrap();
     let committed = doc();
     let block = extract_block(&committed, BEGIN_RESULTS, END_RESULTS).expect("results markers");
     assert_eq!(block, results_block(&report).trim(), "docs/BACKTEST.md results are stale");
+    let in_sample = run_backtest(&data, &in_sample_settings(&settings)).unwrap();
+    let block =
+        extract_block(&committed, BEGIN_IN_SAMPLE, END_IN_SAMPLE).expect("in-sample markers");
+    assert_eq!(block, in_sample_block(&in_sample).trim(), "docs/BACKTEST.md in-sample is stale");
 }
