@@ -187,8 +187,8 @@ async fn crash(
         s.say(
             s.head().await?,
             format!(
-                "bad debt of {} resolved: insurance fund covers {}, {} socialised pro rata over positive cash",
-                usdi(u.cash),
+                "bad debt resolved: the account owed {}; insurance fund covers {}, {} socialised pro rata over positive cash",
+                owed(u.cash),
                 usd(before.insuranceFund - after.insuranceFund),
                 usd(after.socialisedLoss - before.socialisedLoss)
             ),
@@ -229,6 +229,11 @@ async fn settlement_state(d: &Deployment) -> Result<SettlementState, KeeperError
 
 fn usdi(x: alloy_primitives::I256) -> String {
     format!("{:.0}", i128::try_from(x).unwrap_or_default() as f64 / 1e18)
+}
+
+/// What an account owes: its negative cash as a positive amount (0 if its cash is not negative).
+fn owed(cash: alloy_primitives::I256) -> String {
+    usd(if cash.is_negative() { cash.unsigned_abs() } else { U256::ZERO })
 }
 
 fn usd(x: U256) -> String {
@@ -450,7 +455,7 @@ async fn run(target: &Target) -> Result<PathBuf, KeeperError> {
         format!(
             "its withdrawal waits: the cash reserve holds only collected debt ({}); the unhedged account owes {}",
             usd(settlement.cashReserve),
-            usdi(s.health(unhedged).await?.cash)
+            owed(s.health(unhedged).await?.cash)
         ),
     );
 
@@ -649,6 +654,15 @@ mod tests {
         assert_eq!((n.rpc.as_deref(), n.deployer_key), (Some("http://h:1"), anvil_key(3)));
         assert!(target(&[("CHAIN", "solana")]).is_err());
         assert!(target(&[("DEPLOYER_KEY", "0x12")]).is_err());
+    }
+
+    #[test]
+    fn debt_prints_as_a_positive_amount() {
+        let e18 = alloy_primitives::I256::try_from(E18).unwrap();
+        let cash = alloy_primitives::I256::try_from(-1_264).unwrap() * e18;
+        assert_eq!(owed(cash), "1264");
+        assert_eq!(owed(-cash), "0");
+        assert_eq!(usdi(cash), "-1264");
     }
 
     #[test]
