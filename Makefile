@@ -35,7 +35,10 @@ demo: tools contracts ## Scripted story on anvil (or RPC=url [CHAIN=evm|nitro]):
 	cargo build -q -p margin-keeper --bin demo
 	$(CARGO_TARGET_DIR)/debug/demo
 
-test: tools fmt-check vectors-check test-rust test-forge ## Every test: Rust workspace, forge (unit, fuzz, invariants, vectors, cross-checks)
+# lint (clippy) runs first, with the format checks, so that a warning fails fast. Its cost: 3m13s
+# on the shared 2-core machine (load ~4.5) with a cold clippy cache once the build scripts and proc
+# macros exist; from an empty target dir 8m42s, of which test-rust then reuses the host builds.
+test: tools fmt-check lint vectors-check test-rust test-forge ## Every check: fmt, clippy, Rust workspace, forge (unit, fuzz, invariants, vectors, cross-checks)
 	@echo "make test: all green"
 
 contracts: tools ## Compile the Solidity contracts into out/ (the keeper's anvil tests and the demo deploy them)

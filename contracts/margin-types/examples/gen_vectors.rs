@@ -218,16 +218,31 @@ fn revert(label: &str, calldata: Vec<u8>, error: impl SolError) -> Value {
     step(label, DEPLOY_BLOCK, calldata, false, error.abi_encode(), vec![])
 }
 
-/// Events of a fully accepted batch on a fresh engine.
-fn accepted_events(b: &Batch) -> Vec<LogData> {
-    let mut events: Vec<LogData> = b
-        .prices
+/// `postMarginReport(report, root, proof)` refused with `error`.
+fn post_report_reverts(
+    report: &MarginReport,
+    root: B256,
+    proof: Vec<B256>,
+    error: impl SolError,
+) -> Value {
+    let call = IMarginEngine::postMarginReportCall { report: report.clone(), root, proof };
+    revert("postMarginReport", call.abi_encode(), error)
+}
+
+/// `PriceUpdated` for each price, in order.
+fn prices_updated(prices: &[PriceReport]) -> Vec<LogData> {
+    prices
         .iter()
         .map(|p| {
             Ev::PriceUpdated { asset: p.asset, price: p.price, observedBlock: p.observedBlock }
                 .encode_log_data()
         })
-        .collect();
+        .collect()
+}
+
+/// Events of a fully accepted batch on a fresh engine.
+fn accepted_events(b: &Batch) -> Vec<LogData> {
+    let mut events = prices_updated(&b.prices);
     if !b.other.is_empty() {
         events.push(root_attested(&b.header));
     }
@@ -417,12 +432,7 @@ fn proven_cases(k: &Keys) -> Vec<Value> {
                     proof: price_proof.clone(),
                 }
                 .abi_encode(),
-                vec![Ev::PriceUpdated {
-                    asset: p.asset,
-                    price: p.price,
-                    observedBlock: p.observedBlock,
-                }
-                .encode_log_data()],
+                prices_updated(&b.prices[..1]),
             ),
         ],
         json!({"leafIndex": 0, "proof": price_proof}),
@@ -461,10 +471,10 @@ fn proven_cases(k: &Keys) -> Vec<Value> {
         deploy(k, 2),
         vec![
             attest.clone(),
-            revert(
-                "postMarginReport",
-                IMarginEngine::postMarginReportCall { report: stranger.clone(), root: b.header.root, proof: proof.clone() }
-                    .abi_encode(),
+            post_report_reverts(
+                &stranger,
+                b.header.root,
+                proof.clone(),
                 E::InvalidProof { root: b.header.root, leaf: stranger.leaf_hash() },
             ),
         ],
@@ -477,10 +487,10 @@ fn proven_cases(k: &Keys) -> Vec<Value> {
         deploy(k, 2),
         vec![
             attest.clone(),
-            revert(
-                "postMarginReport",
-                IMarginEngine::postMarginReportCall { report: r.clone(), root: b.header.root, proof: price_proof.clone() }
-                    .abi_encode(),
+            post_report_reverts(
+                &r,
+                b.header.root,
+                price_proof.clone(),
                 E::InvalidProof { root: b.header.root, leaf: r.leaf_hash() },
             ),
         ],
@@ -496,10 +506,10 @@ fn proven_cases(k: &Keys) -> Vec<Value> {
         deploy(k, 2),
         vec![
             ok("attestRoot", attest_calldata(&bumped_tree, sign(&bumped_tree.header, &two)), vec![root_attested(&bumped_tree.header)]),
-            revert(
-                "postMarginReport",
-                IMarginEngine::postMarginReportCall { report: bumped.clone(), root: bumped_tree.header.root, proof: vec![] }
-                    .abi_encode(),
+            post_report_reverts(
+                &bumped,
+                bumped_tree.header.root,
+                vec![],
                 E::NonceMismatch { account: bumped.account, expected: U48::ZERO, provided: U48::from(1) },
             ),
         ],
@@ -510,14 +520,10 @@ fn proven_cases(k: &Keys) -> Vec<Value> {
         false,
         "A proof against a root nobody attested: UnknownRoot.",
         deploy(k, 2),
-        vec![revert(
-            "postMarginReport",
-            IMarginEngine::postMarginReportCall {
-                report: r.clone(),
-                root: b.header.root,
-                proof: proof.clone(),
-            }
-            .abi_encode(),
+        vec![post_report_reverts(
+            &r,
+            b.header.root,
+            proof.clone(),
             E::UnknownRoot { root: b.header.root },
         )],
         json!({}),
@@ -826,14 +832,7 @@ fn invalid_cases(k: &Keys) -> Vec<Value> {
     let mut skip_reports = reports.clone();
     skip_reports[1].positionsNonce = U48::from(1);
     let skip = batch(prices(OBSERVED), skip_reports.clone(), vec![], OBSERVED);
-    let mut events: Vec<LogData> = skip
-        .prices
-        .iter()
-        .map(|p| {
-            Ev::PriceUpdated { asset: p.asset, price: p.price, observedBlock: p.observedBlock }
-                .encode_log_data()
-        })
-        .collect();
+    let mut events = prices_updated(&skip.prices);
     events.push(
         Ev::MarginReportSkipped {
             account: skip_reports[1].account,
@@ -982,6 +981,14 @@ fn step_from(sender: Address, mut step: Value) -> Value {
     step
 }
 
+/// The admin's `proposeChange(change)`, returning `(changeId, applied)` and emitting `event`.
+fn admin_proposes(change: ParamChange, returns: (B256, bool), event: LogData) -> Value {
+    let mut s =
+        ok("proposeChange", IMarginEngine::proposeChangeCall { change }.abi_encode(), vec![event]);
+    s["returnData"] = json!(hex(&returns.abi_encode()));
+    step_from(ADMIN, s)
+}
+
 /// Settlement without tokens (issue 12): a funding leg makes one account owe another; the
 /// winner's profit waits for the reserve; the loser holds nothing, so its bad debt is resolved
 /// (no insurance fund yet: all socialised, which wipes the only positive cash in a new cash
@@ -1124,37 +1131,29 @@ fn settlement_cases(keys: &Keys) -> Vec<Value> {
                 E::NotAdmin { caller: RISK_COUNCIL },
             ),
         ),
-        step_from(ADMIN, {
-            let mut s = ok(
-                "proposeChange",
-                IMarginEngine::proposeChangeCall { change: replace }.abi_encode(),
-                vec![Ev::ChangeApplied {
-                    changeId: replace_id,
-                    kind: 14,
-                    target: council2,
-                    value: U256::ZERO,
-                }
-                .encode_log_data()],
-            );
-            s["returnData"] = json!(hex(&(replace_id, true).abi_encode()));
-            s
-        }),
-        step_from(ADMIN, {
-            let mut s = ok(
-                "proposeChange",
-                IMarginEngine::proposeChangeCall { change: role }.abi_encode(),
-                vec![Ev::ChangeQueued {
-                    changeId: role_id,
-                    kind: 13,
-                    target: admin2,
-                    value: U256::ZERO,
-                    eta,
-                }
-                .encode_log_data()],
-            );
-            s["returnData"] = json!(hex(&(role_id, false).abi_encode()));
-            s
-        }),
+        admin_proposes(
+            replace,
+            (replace_id, true),
+            Ev::ChangeApplied {
+                changeId: replace_id,
+                kind: 14,
+                target: council2,
+                value: U256::ZERO,
+            }
+            .encode_log_data(),
+        ),
+        admin_proposes(
+            role,
+            (role_id, false),
+            Ev::ChangeQueued {
+                changeId: role_id,
+                kind: 13,
+                target: admin2,
+                value: U256::ZERO,
+                eta,
+            }
+            .encode_log_data(),
+        ),
         step_from(
             council2,
             revert(

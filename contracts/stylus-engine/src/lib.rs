@@ -24,8 +24,8 @@
 //! ([`keepers::PrecompileRecover`]), in native tests k256 through the `*_with` entry points.
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 #![cfg_attr(feature = "contract-client-gen", allow(unused_imports))]
-// Each deployed artifact (engine, verifier module, admin module) compiles only its share of the
-// router's arms; the rest of the crate is then unused in that artifact, not dead.
+// Each deployed artifact (engine, verifier, admin and settlement modules) compiles only its
+// share of the router's arms; the rest of the crate is then unused in that artifact, not dead.
 #![cfg_attr(target_arch = "wasm32", allow(dead_code, unused_imports))]
 #[cfg(any(
     all(feature = "admin-module", feature = "verifier-module"),
@@ -418,11 +418,7 @@ fn run(input: Vec<u8>, host: stylus_sdk::host::VM) -> Result<Vec<u8>, Vec<u8>> {
     if input.get(..4) == Some(&stylus_sdk::abi::CONSTRUCTOR_SELECTOR.to_be_bytes()[..]) {
         // The engine delegates its constructor to the admin module, which runs it on the
         // engine's storage; the verifier and settlement modules have none.
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         return router::forward(&host, router::Module::Admin.address(), &input);
         #[cfg(feature = "admin-module")]
         {
@@ -444,11 +440,7 @@ pub extern "C" fn user_entrypoint(len: usize) -> usize {
     let host = stylus_sdk::host::VM { host: stylus_sdk::host::WasmVM {} };
     // Reentrancy is refused at the engine's entry. A module runs only by delegatecall from the
     // engine, which Nitro does not count as a frame: its flag equals the engine's, already checked.
-    #[cfg(not(any(
-        feature = "admin-module",
-        feature = "verifier-module",
-        feature = "settlement-module"
-    )))]
+    #[cfg(engine_module)]
     if host.msg_reentrant() {
         return 1;
     }

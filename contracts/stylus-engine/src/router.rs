@@ -411,14 +411,7 @@ pub fn dispatch<R: Ecrecover>(
     recover: &mut R,
     calldata: &[u8],
 ) -> Result<Vec<u8>, Vec<u8>> {
-    #[cfg(all(
-        target_arch = "wasm32",
-        not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        ))
-    ))]
+    #[cfg(all(target_arch = "wasm32", engine_module))]
     if let Some(module) =
         calldata.get(..4).and_then(|s| s.try_into().ok()).and_then(|s| module_of(sel(s)))
     {
@@ -431,6 +424,8 @@ pub fn dispatch<R: Ecrecover>(
     }
 }
 
+// Each arm is compiled into the builds that serve it: `engine_module`, `serves_verifier`,
+// `serves_admin`, `serves_settlement` (set by build.rs from the module features).
 #[cfg_attr(target_arch = "wasm32", allow(unused_variables))] // an artifact may serve no batch
 fn route<R: Ecrecover>(
     e: &mut MarginEngine,
@@ -441,14 +436,7 @@ fn route<R: Ecrecover>(
     let a = Words(&calldata[4..]); // at least 4 bytes: checked above
     let none = |r: Result<(), crate::EngineError>| r.map(|()| Vec::new());
     Ok(match sel(selector) {
-        #[cfg(any(
-            feature = "verifier-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "admin-module",
-                feature = "settlement-module"
-            ))
-        ))]
+        #[cfg(serves_verifier)]
         POST_BATCH => {
             let batch = a.batch()?;
             let signatures = a.bytes(4)?;
@@ -457,200 +445,74 @@ fn route<R: Ecrecover>(
             let other = a.array(7, 1, Words::b256_elem)?;
             none(e.post_batch_with(recover, batch, signatures, &prices, &reports, &other))
         }
-        #[cfg(any(
-            feature = "verifier-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "admin-module",
-                feature = "settlement-module"
-            ))
-        ))]
+        #[cfg(serves_verifier)]
         ATTEST_ROOT => {
             let batch = a.batch()?;
             let signatures = a.bytes(4)?;
             none(e.attest_root_with(recover, batch, signatures))
         }
-        #[cfg(any(
-            feature = "verifier-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "admin-module",
-                feature = "settlement-module"
-            ))
-        ))]
+        #[cfg(serves_verifier)]
         POST_MARGIN_REPORT => {
             let (report, root, proof) = (a.report()?, a.b256(7)?, a.array(8, 1, Words::b256_elem)?);
             none(e.post_margin_report(report, root, proof))
         }
-        #[cfg(any(
-            feature = "verifier-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "admin-module",
-                feature = "settlement-module"
-            ))
-        ))]
+        #[cfg(serves_verifier)]
         POST_PRICE_REPORT => {
             let (price, root, proof) = (a.price()?, a.b256(3)?, a.array(4, 1, Words::b256_elem)?);
             none(e.post_price_report(price, root, proof))
         }
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         DEPOSIT => none(e.deposit(a.address(0)?, a.uint(1, 256)?)),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         WITHDRAW => none(e.withdraw(a.address(0)?, a.uint(1, 256)?)),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         SETTLE_TRADE => none(e.settle_trade(a.array(0, 4, Words::leg)?)),
-        #[cfg(any(
-            feature = "settlement-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "admin-module",
-                feature = "verifier-module"
-            ))
-        ))]
+        #[cfg(serves_settlement)]
         LIQUIDATE => {
             let (step, root, proof) = (a.step()?, a.b256(7)?, a.array(8, 1, Words::b256_elem)?);
             none(e.liquidate(step, root, proof))
         }
-        #[cfg(any(
-            feature = "admin-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "verifier-module",
-                feature = "settlement-module"
-            ))
-        ))]
+        #[cfg(serves_admin)]
         PROPOSE_CHANGE => {
             e.propose_change(a.change()?).map(|(id, applied)| ret(&[id.word(), applied.word()]))
         }
-        #[cfg(any(
-            feature = "admin-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "verifier-module",
-                feature = "settlement-module"
-            ))
-        ))]
+        #[cfg(serves_admin)]
         EXECUTE_CHANGE => none(e.execute_change(a.change()?, a.u64(3, 64)?)),
-        #[cfg(any(
-            feature = "admin-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "verifier-module",
-                feature = "settlement-module"
-            ))
-        ))]
+        #[cfg(serves_admin)]
         CANCEL_CHANGE => none(e.cancel_change(a.b256(0)?)),
-        #[cfg(any(
-            feature = "admin-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "verifier-module",
-                feature = "settlement-module"
-            ))
-        ))]
+        #[cfg(serves_admin)]
         LIST_INSTRUMENT => {
             let (id, spec) = (a.b256(0)?, a.bytes(1)?);
             none(e.list_instrument(id, Bytes::from(spec.to_vec())))
         }
-        #[cfg(any(
-            feature = "admin-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "verifier-module",
-                feature = "settlement-module"
-            ))
-        ))]
+        #[cfg(serves_admin)]
         PAUSE => none(e.pause()),
-        #[cfg(any(
-            feature = "admin-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "verifier-module",
-                feature = "settlement-module"
-            ))
-        ))]
+        #[cfg(serves_admin)]
         UNPAUSE => none(e.unpause()),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         DOMAIN_SEPARATOR => Ok(ret(&[e.domain_separator().word()])),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         RISK_EPOCH => Ok(ret(&[e.risk_epoch().word()])),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         KEEPERS => Ok(ret_addresses(&e.keepers())),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         QUORUM => Ok(ret(&[e.quorum().word()])),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         RISK_PARAMS => Ok(risk_params_words(&e.risk_params())),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         ROLES => {
             let (admin, council, guardian) = e.roles();
             Ok(ret(&[admin.word(), council.word(), guardian.word()]))
         }
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         PAUSED => Ok(ret(&[e.paused().word()])),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         IS_VENUE => Ok(ret(&[e.is_venue(a.address(0)?).word()])),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         IS_INSTRUMENT_LISTED => Ok(ret(&[e.is_instrument_listed(a.b256(0)?).word()])),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         COLLATERAL_ASSETS => Ok(ret_addresses(&e.collateral_assets())),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         COLLATERAL_INFO => {
             let i = e.collateral_info(a.address(0)?);
             Ok(ret(&[
@@ -661,33 +523,17 @@ fn route<R: Ecrecover>(
                 i.priceBlock.word(),
             ]))
         }
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         COLLATERAL_BALANCE => Ok(ret(&[e.collateral_balance(a.address(0)?, a.address(1)?).word()])),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         POSITION_OF => Ok(ret(&[e.position_of(a.address(0)?, a.b256(1)?).word()])),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         ACCOUNT_STATE => {
             e.account_state(a.address(0)?).map(|(nonce, cash, last): (U48, I256, U48)| {
                 ret(&[nonce.word(), cash.word(), last.word()])
             })
         }
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         MARGIN_REPORT_OF => {
             let r = e.margin_report_of(a.address(0)?);
             Ok(ret(&[
@@ -699,11 +545,7 @@ fn route<R: Ecrecover>(
                 r.maintenanceMargin.word(),
             ]))
         }
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         ACCOUNT_HEALTH => e.account_health(a.address(0)?).map(|h| {
             ret(&[
                 h.weightedCollateralValue.word(),
@@ -718,74 +560,28 @@ fn route<R: Ecrecover>(
                 h.liquidatable.word(),
             ])
         }),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         IS_LIQUIDATABLE => e.is_liquidatable(a.address(0)?).map(|b| ret(&[b.word()])),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         ATTESTED_ROOT => {
             let (block, epoch) = e.attested_root(a.b256(0)?);
             Ok(ret(&[block.word(), epoch.word()]))
         }
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         QUEUED_CHANGE_ETA => Ok(ret(&[e.queued_change_eta(a.b256(0)?).word()])),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         LIQUIDATED_NOTIONAL_THIS_BLOCK => Ok(ret(&[e.liquidated_notional_this_block().word()])),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         CLOCK_BLOCK => Ok(ret(&[e.clock_block().word()])),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         WITHDRAW_CASH => none(e.withdraw_cash(a.uint(0, 256)?)),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         REPAY_DEBT => none(e.repay_debt(a.uint(0, 256)?)),
-        #[cfg(any(
-            feature = "settlement-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "admin-module",
-                feature = "verifier-module"
-            ))
-        ))]
+        #[cfg(serves_settlement)]
         SEIZE_COLLATERAL => none(e.seize_collateral(a.address(0)?, a.address(1)?, a.uint(2, 256)?)),
-        #[cfg(any(
-            feature = "settlement-module",
-            not(any(
-                target_arch = "wasm32",
-                feature = "admin-module",
-                feature = "verifier-module"
-            ))
-        ))]
+        #[cfg(serves_settlement)]
         RESOLVE_BAD_DEBT => none(e.resolve_bad_debt(a.address(0)?)),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         SETTLEMENT_STATE => e.settlement_state().map(|s| {
             ret(&[
                 s.settlementAsset.word(),
@@ -799,20 +595,12 @@ fn route<R: Ecrecover>(
                 s.liquidatorMarginBps.word(),
             ])
         }),
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         COLLATERAL_STATUS => {
             let (winding_down, engine_balance) = e.collateral_status(a.address(0)?);
             Ok(ret(&[winding_down.word(), engine_balance.word()]))
         }
-        #[cfg(not(any(
-            feature = "admin-module",
-            feature = "verifier-module",
-            feature = "settlement-module"
-        )))]
+        #[cfg(engine_module)]
         OPEN_POSITIONS => Ok(ret(&[e.open_positions(a.address(0)?).word()])),
         _ => return Err(Malformed),
     })

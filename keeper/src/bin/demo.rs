@@ -101,6 +101,82 @@ impl Story {
     }
 }
 
+/// When the liquidation bot's steps may stop.
+#[derive(Clone, Copy)]
+enum Until {
+    /// The account is back above maintenance.
+    Healthy(Address),
+    /// The account holds no position.
+    Closed(Address),
+}
+
+impl Story {
+    /// Schedules an ETH shock for the next block (`name` heads the timeline line) and mines it.
+    async fn shock(
+        &mut self,
+        name: &str,
+        spot_factor: f64,
+        vol_factor: f64,
+    ) -> Result<(), KeeperError> {
+        let h = self.head().await?;
+        self.cluster.market.push_shock(Shock {
+            at_block: h + 1,
+            underlying: "ETH".into(),
+            spot_factor,
+            vol_factor,
+        });
+        self.say(h, shock_line(name, spot_factor, vol_factor));
+        self.block().await
+    }
+
+    /// Up to `blocks` blocks of the bot's liquidation steps, each on the timeline (`note` after
+    /// it), until `until` holds.
+    async fn liquidate(
+        &mut self,
+        bot: &LiquidationBot,
+        blocks: usize,
+        until: Until,
+        note: &str,
+    ) -> Result<(), KeeperError> {
+        for _ in 0..blocks {
+            for e in bot.run_once().await? {
+                let size = e.size.unsigned_abs() as f64 / 1e18;
+                self.say(
+                    e.block,
+                    format!(
+                        "liquidation step: {size:.4} ETH-PERP of {} taken over at {:.2}{note}",
+                        e.account,
+                        e.mark_price as f64 / 1e18
+                    ),
+                );
+            }
+            self.block().await?;
+            let done = match until {
+                Until::Healthy(account) => !self.health(account).await?.liquidatable,
+                Until::Closed(account) => {
+                    let open = IMarginEngine::openPositionsCall { account };
+                    view(&self.cluster.deployment, open).await?.is_zero()
+                }
+            };
+            if done {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The timeline's line for a shock: "CRASH scheduled for the next block: ETH spot -40%".
+fn shock_line(name: &str, spot_factor: f64, vol_factor: f64) -> String {
+    let percent = |factor: f64| format!("{:+.0}%", (factor - 1.0) * 100.0);
+    // A vol move that rounds to 0% is left out.
+    let vol = match percent(vol_factor) {
+        p if p == "+0%" => String::new(),
+        p => format!(", implied vol {p}"),
+    };
+    format!("{name} scheduled for the next block: ETH spot {}{vol}", percent(spot_factor))
+}
+
 /// A view call on the engine.
 async fn view<C: SolCall>(d: &Deployment, call: C) -> Result<C::Return, KeeperError> {
     let out = d.chain(0)?.call(call.abi_encode()).await?;
@@ -123,15 +199,7 @@ async fn crash(
     unhedged: Address,
     mm: Address,
 ) -> Result<(), KeeperError> {
-    let h = s.head().await?;
-    s.cluster.market.push_shock(Shock {
-        at_block: h + 1,
-        underlying: "ETH".into(),
-        spot_factor: 0.6,
-        vol_factor: 1.0,
-    });
-    s.say(h, "CRASH scheduled for the next block: ETH spot -40%".into());
-    s.block().await?;
+    s.shock("CRASH", 0.6, 1.0).await?;
     let u = s.health(unhedged).await?;
     s.say(
         s.head().await?,
@@ -159,23 +227,7 @@ async fn crash(
             Err(e) => s.say(s.head().await?, format!("seizure refused: {e}")),
         }
     }
-    for _ in 0..12 {
-        for e in bot.run_once().await? {
-            let size = e.size.unsigned_abs() as f64 / 1e18;
-            s.say(
-                e.block,
-                format!(
-                    "liquidation step: {size:.4} ETH-PERP of {} taken over at {:.2}",
-                    e.account,
-                    e.mark_price as f64 / 1e18
-                ),
-            );
-        }
-        s.block().await?;
-        if view(d, IMarginEngine::openPositionsCall { account: unhedged }).await?.is_zero() {
-            break;
-        }
-    }
+    s.liquidate(bot, 12, Until::Closed(unhedged), "").await?;
     let open = view(d, IMarginEngine::openPositionsCall { account: unhedged }).await?;
     let u = s.health(unhedged).await?;
     if open.is_zero() && u.cash.is_negative() {
@@ -187,8 +239,8 @@ async fn crash(
         s.say(
             s.head().await?,
             format!(
-                "bad debt of {} resolved: insurance fund covers {}, {} socialised pro rata over positive cash",
-                usdi(u.cash),
+                "bad debt resolved: the account owed {}; insurance fund covers {}, {} socialised pro rata over positive cash",
+                owed(u.cash),
                 usd(before.insuranceFund - after.insuranceFund),
                 usd(after.socialisedLoss - before.socialisedLoss)
             ),
@@ -229,6 +281,11 @@ async fn settlement_state(d: &Deployment) -> Result<SettlementState, KeeperError
 
 fn usdi(x: alloy_primitives::I256) -> String {
     format!("{:.0}", i128::try_from(x).unwrap_or_default() as f64 / 1e18)
+}
+
+/// What an account owes: its negative cash as a positive amount (0 if its cash is not negative).
+fn owed(cash: alloy_primitives::I256) -> String {
+    usd(if cash.is_negative() { cash.unsigned_abs() } else { U256::ZERO })
 }
 
 fn usd(x: U256) -> String {
@@ -392,15 +449,7 @@ async fn run(target: &Target) -> Result<PathBuf, KeeperError> {
     for _ in 0..3 {
         s.block().await?;
     }
-    let h = s.head().await?;
-    s.cluster.market.push_shock(Shock {
-        at_block: h + 1,
-        underlying: "ETH".into(),
-        spot_factor: 0.75,
-        vol_factor: 1.5,
-    });
-    s.say(h, "MARKET SHOCK scheduled for the next block: ETH spot -25%, implied vol +50%".into());
-    s.block().await?;
+    s.shock("MARKET SHOCK", 0.75, 1.5).await?;
     let u = s.health(unhedged).await?;
     let hh = s.health(hedged).await?;
     s.say(s.head().await?, format!(
@@ -409,19 +458,8 @@ async fn run(target: &Target) -> Result<PathBuf, KeeperError> {
     ));
 
     let bot = LiquidationBot::new(d.chain(LIQUIDATOR_KEY)?, s.cluster.urls.clone());
-    for _ in 0..15 {
-        for e in bot.run_once().await? {
-            let size = e.size.unsigned_abs() as f64 / 1e18;
-            s.say(e.block, format!(
-                "liquidation step: {size:.4} ETH-PERP of {} taken over at {:.2} (one step per block, cap 10,000 USD)",
-                e.account, e.mark_price as f64 / 1e18
-            ));
-        }
-        s.block().await?;
-        if !s.health(unhedged).await?.liquidatable {
-            break;
-        }
-    }
+    let note = " (one step per block, cap 10,000 USD)";
+    s.liquidate(&bot, 15, Until::Healthy(unhedged), note).await?;
     let u = s.health(unhedged).await?;
     s.say(
         s.head().await?,
@@ -450,7 +488,7 @@ async fn run(target: &Target) -> Result<PathBuf, KeeperError> {
         format!(
             "its withdrawal waits: the cash reserve holds only collected debt ({}); the unhedged account owes {}",
             usd(settlement.cashReserve),
-            usdi(s.health(unhedged).await?.cash)
+            owed(s.health(unhedged).await?.cash)
         ),
     );
 
@@ -649,6 +687,27 @@ mod tests {
         assert_eq!((n.rpc.as_deref(), n.deployer_key), (Some("http://h:1"), anvil_key(3)));
         assert!(target(&[("CHAIN", "solana")]).is_err());
         assert!(target(&[("DEPLOYER_KEY", "0x12")]).is_err());
+    }
+
+    #[test]
+    fn shock_lines_as_before_the_helper() {
+        assert_eq!(
+            shock_line("CRASH", 0.6, 1.0),
+            "CRASH scheduled for the next block: ETH spot -40%"
+        );
+        assert_eq!(
+            shock_line("MARKET SHOCK", 0.75, 1.5),
+            "MARKET SHOCK scheduled for the next block: ETH spot -25%, implied vol +50%"
+        );
+    }
+
+    #[test]
+    fn debt_prints_as_a_positive_amount() {
+        let e18 = alloy_primitives::I256::try_from(E18).unwrap();
+        let cash = alloy_primitives::I256::try_from(-1_264).unwrap() * e18;
+        assert_eq!(owed(cash), "1264");
+        assert_eq!(owed(-cash), "0");
+        assert_eq!(usdi(cash), "-1264");
     }
 
     #[test]
