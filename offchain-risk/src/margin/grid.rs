@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::instrument::Instrument;
 use crate::margin::basis::{basis_add_on, BasisRisk};
+use crate::margin::batch::HorizonBook;
 use crate::margin::factors::{ShockVector, VolDynamics, VolTermScaling};
 use crate::margin::revalue::{at_horizon_with, Exposure, HorizonPosition, PreparedBook, VolRules};
 use crate::margin::{MarginResult, PositionMargin};
@@ -353,7 +354,7 @@ pub(crate) fn grid_margin(
     config: &GridConfig,
 ) -> Result<(MarginResult, Vec<UnderlyingGridMargin>)> {
     let underlyings = book.underlyings.len();
-    let horizon = at_horizon_with(book, 0.0, &config.vol_rules())?;
+    let horizon = HorizonBook::new(at_horizon_with(book, 0.0, &config.vol_rules())?);
 
     // Expiry buckets of options and futures, and each position's bucket (none for spot and
     // perpetuals).
@@ -413,6 +414,7 @@ pub(crate) fn grid_margin(
     let mut underlying_pnl = vec![0.0; underlyings];
     let mut shock = ShockVector::zero(underlyings);
     let wing_params = config.wing_shock.unwrap_or(WingShockParameters::derive_pmrm2());
+    let mut scratch = horizon.scratch();
     for (s, scenario) in config.scenarios.iter().enumerate() {
         // Every underlying takes the same row at once; positions read only their own factor, so
         // this equals applying the row to one underlying at a time.
@@ -422,11 +424,16 @@ pub(crate) fn grid_margin(
         bucket_pnl.fill(0.0);
         bucket_value.fill(0.0);
         underlying_pnl.fill(0.0);
-        for (position, bucket) in horizon.iter().zip(&bucket_of) {
-            let (pnl, value) = match scenario.wing_shock {
-                Some(shape) => position.wing_shocked(shape, &wing_params),
-                None => position.revalue(&shock)?,
-            };
+        match scenario.wing_shock {
+            Some(shape) => {
+                for (i, position) in horizon.positions.iter().enumerate() {
+                    (scratch.pnl[i], scratch.value[i]) = position.wing_shocked(shape, &wing_params);
+                }
+            }
+            None => horizon.revalue_into(&shock, &mut scratch)?,
+        }
+        for (i, (position, bucket)) in horizon.positions.iter().zip(&bucket_of).enumerate() {
+            let (pnl, value) = (scratch.pnl[i], scratch.value[i]);
             match bucket {
                 Some(b) => {
                     bucket_pnl[*b] += pnl;
@@ -450,7 +457,7 @@ pub(crate) fn grid_margin(
     }
 
     let basis_contingency =
-        basis_contingencies(config, underlyings, &horizon, &bucket_of, &buckets)?;
+        basis_contingencies(config, underlyings, &horizon.positions, &bucket_of, &buckets)?;
 
     let mut per_underlying = Vec::with_capacity(underlyings);
     for (u, pnl) in scenario_pnl.iter().enumerate() {
@@ -490,7 +497,7 @@ pub(crate) fn grid_margin(
 
     // Breakdown: each position's P&L in its underlying's worst scenario (a loss is positive).
     let mut positions = Vec::with_capacity(book.positions.len());
-    for (position, repriced) in book.positions.iter().zip(&horizon) {
+    for (position, repriced) in book.positions.iter().zip(&horizon.positions) {
         let row = &config.scenarios[per_underlying[position.underlying].worst_scenario];
         let pnl = match row.wing_shock {
             Some(shape) => repriced.wing_shocked(shape, &wing_params).0,

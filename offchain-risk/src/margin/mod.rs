@@ -16,6 +16,7 @@
 //! Monte Carlo.
 
 pub mod basis;
+pub(crate) mod batch;
 pub mod delta;
 pub mod factors;
 pub mod grid;

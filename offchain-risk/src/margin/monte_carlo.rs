@@ -27,6 +27,7 @@ use crate::error::{DataError, Result};
 use crate::margin::basis::{
     unit_variance_scale, BasisRisk, FUNDING_PRINTS_PER_DAY, SHOCK_CONFIDENCE,
 };
+use crate::margin::batch::HorizonBook;
 use crate::margin::factors::{ShockVector, VolTermScaling};
 use crate::margin::revalue::{at_horizon, BasisExposure, Exposure, PreparedBook};
 use crate::margin::{MarginResult, PositionMargin};
@@ -411,7 +412,7 @@ pub(crate) fn monte_carlo_margin(
         ));
     }
     let model = PathModel::new(book, config)?;
-    let horizon = at_horizon(book, model.horizon_years, &config.vol_term)?;
+    let horizon = HorizonBook::new(at_horizon(book, model.horizon_years, &config.vol_term)?);
     let underlyings = book.underlyings.len();
     let chunks = config.paths.div_ceil(CHUNK_PATHS);
     // Each chunk: its paths' portfolio losses and their shocks (kept to allocate the tail).
@@ -427,16 +428,16 @@ pub(crate) fn monte_carlo_margin(
             let mut spot_z = vec![0.0; underlyings];
             let mut losses = Vec::with_capacity(count);
             let mut shocks = Vec::with_capacity(count);
+            let mut scratch = horizon.scratch();
             for _ in 0..count {
                 let mut shock = ShockVector::zero(underlyings);
                 model.draw(&mut rng, &mut shock, &mut normals, &mut spot_z);
                 if let Some(basis) = &model.basis {
                     basis.draw(&mut basis_rng, &mut shock, &spot_z);
                 }
-                let mut pnl = 0.0;
-                for position in &horizon {
-                    pnl += position.pnl(&shock)?;
-                }
+                horizon.revalue_into(&shock, &mut scratch)?;
+                // Summed in book order, from +0.
+                let pnl = scratch.pnl.iter().fold(0.0, |sum, pnl| sum + pnl);
                 losses.push(-pnl);
                 shocks.push(shock);
             }
@@ -474,9 +475,11 @@ pub(crate) fn monte_carlo_margin(
         .iter()
         .map(|p| PositionMargin { mark_to_market: p.valuation.value, margin: 0.0 })
         .collect();
+    let mut scratch = horizon.scratch();
     for &path in tail {
-        for (allocation, position) in positions.iter_mut().zip(&horizon) {
-            allocation.margin -= position.pnl(&shocks[path])? / tail_count as f64;
+        horizon.revalue_into(&shocks[path], &mut scratch)?;
+        for (allocation, pnl) in positions.iter_mut().zip(&scratch.pnl) {
+            allocation.margin -= pnl / tail_count as f64;
         }
     }
     let maintenance_margin = expected_shortfall.max(0.0);

@@ -423,6 +423,87 @@ impl HorizonPosition {
     }
 }
 
+/// What batched revaluation ([`crate::margin::batch`]) needs of an option revalued under sticky
+/// moneyness: the fields of [`HorizonPricing::Option`] that its formula reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StickyMoneynessOption {
+    pub underlying: usize,
+    pub size: f64,
+    pub kind: OptionKind,
+    pub forward: f64,
+    pub strike: f64,
+    pub smile: ExpirySmile,
+    /// √w × this is the total volatility at the remaining time.
+    pub total_vol_scale: f64,
+    pub vol_term_scale: f64,
+    /// Floor on the total volatility in vol-up shocks (`min_vol_up × √remaining`).
+    pub vol_up_floor: f64,
+    pub discount_factor: f64,
+    pub base_price: f64,
+}
+
+/// Below this lower bound of a smile's total variance an option stays on the checked path: far
+/// above the rounding of w, so the batch's unchecked reads cannot meet a w ≤ 0.
+const MIN_BATCH_TOTAL_VARIANCE: f64 = 1e-10;
+
+impl HorizonPosition {
+    /// The option's batch form, if it has one: a smile-priced option before expiry under sticky
+    /// moneyness whose smile's total variance is positive at every k (so no revaluation of it
+    /// can fail for a finite log-moneyness), with finite fields.
+    pub(crate) fn sticky_moneyness_option(&self) -> Option<StickyMoneynessOption> {
+        let HorizonPricing::Option {
+            kind,
+            forward,
+            strike,
+            remaining,
+            sqrt_remaining,
+            smile_total_vol_scale,
+            discount_factor,
+            base_price,
+            smile: Some(smile),
+            vol_term_scale,
+            dynamics: VolDynamics::StickyMoneyness,
+            min_vol_up,
+            ..
+        } = self.pricing
+        else {
+            return None;
+        };
+        let option = StickyMoneynessOption {
+            underlying: self.underlying,
+            size: self.size,
+            kind,
+            forward,
+            strike,
+            smile,
+            total_vol_scale: smile_total_vol_scale,
+            vol_term_scale,
+            vol_up_floor: min_vol_up * sqrt_remaining,
+            discount_factor,
+            base_price,
+        };
+        let finite = [
+            self.size,
+            forward,
+            strike,
+            smile_total_vol_scale,
+            vol_term_scale,
+            option.vol_up_floor,
+            discount_factor,
+            base_price,
+        ]
+        .iter()
+        .all(|v| v.is_finite());
+        (finite
+            && remaining > 0.0
+            && forward > 0.0
+            && strike > 0.0
+            && smile_total_vol_scale > 0.0
+            && smile.min_total_variance() > MIN_BATCH_TOTAL_VARIANCE)
+            .then_some(option)
+    }
+}
+
 /// Sticky delta (see [`VolDynamics::StickyDelta`]): solves `k* = k'/m + (1 − m)·σ₀(k*)²·T/2` by
 /// fixed-point iteration from `k'` (a contraction: its slope `(1 − m)·σ₀·σ₀'·T` is far below 1
 /// on any sane smile) and returns `σ₀(k*)`; the caller applies `m`.
