@@ -17,9 +17,9 @@
 
 use crate::error::Result;
 use crate::margin::factors::{ShockVector, VolTermScaling};
-use crate::margin::revalue::{HorizonPosition, StickyMoneynessOption};
+use crate::margin::revalue::{delta_one_pnl, HorizonBasis, HorizonPosition, StickyMoneynessOption};
 use crate::pricing::black76::{self, log_moneyness};
-use crate::pricing::normal::{erfcx, product_residual, INV_SQRT_2PI, SQRT_PI_OVER_2};
+use crate::pricing::normal::{erfcx_nonnegative, product_residual, INV_SQRT_2PI, SQRT_PI_OVER_2};
 use crate::pricing::OptionKind;
 
 /// A book at one horizon, ready for batched revaluation.
@@ -28,8 +28,18 @@ pub(crate) struct HorizonBook {
     /// Every position, in book order.
     pub positions: Vec<HorizonPosition>,
     options: Vec<BatchOption>,
-    /// Positions revalued one at a time: delta-one, other vol dynamics, flat vol, expired.
+    delta_one: Vec<BatchDeltaOne>,
+    /// Positions revalued one at a time: options under other vol dynamics, flat vol, expired.
     others: Vec<usize>,
+}
+
+/// A delta-one position: its P&L is [`delta_one_pnl`], as on the one-position path.
+#[derive(Debug, Clone, Copy)]
+struct BatchDeltaOne {
+    position: usize,
+    underlying: usize,
+    pnl_per_return: f64,
+    basis: HorizonBasis,
 }
 
 /// One batched option: its [`StickyMoneynessOption`] and what the spot stage derives from it
@@ -74,8 +84,18 @@ impl HorizonBook {
     /// Sorts the positions into batched options and the rest.
     pub fn new(positions: Vec<HorizonPosition>) -> Self {
         let mut options = Vec::with_capacity(positions.len());
+        let mut delta_one = Vec::new();
         let mut others = Vec::new();
         for (index, position) in positions.iter().enumerate() {
+            if let Some((pnl_per_return, basis)) = position.delta_one() {
+                delta_one.push(BatchDeltaOne {
+                    position: index,
+                    underlying: position.underlying,
+                    pnl_per_return,
+                    basis,
+                });
+                continue;
+            }
             match position.sticky_moneyness_option() {
                 Some(option) => options.push(BatchOption {
                     position: index,
@@ -86,7 +106,7 @@ impl HorizonBook {
                 None => others.push(index),
             }
         }
-        Self { positions, options, others }
+        Self { positions, options, delta_one, others }
     }
 
     /// Scratch space sized for this book.
@@ -112,6 +132,11 @@ impl HorizonBook {
             return Ok(());
         }
         self.price_options(shock, scratch);
+        for d in &self.delta_one {
+            scratch.pnl[d.position] =
+                delta_one_pnl(d.pnl_per_return, &d.basis, d.underlying, shock);
+            scratch.value[d.position] = 0.0;
+        }
         for &i in &self.others {
             (scratch.pnl[i], scratch.value[i]) = self.positions[i].revalue(shock)?;
         }
@@ -217,7 +242,7 @@ fn black76_price(
 /// Φ(z) from φ(z): the tail beyond |z| is φ(z)·√(π/2)·erfcx(|z|/√2), without cancellation.
 #[inline]
 fn cdf_given_pdf(z: f64, pdf: f64) -> f64 {
-    let tail = pdf * SQRT_PI_OVER_2 * erfcx(z.abs() * std::f64::consts::FRAC_1_SQRT_2);
+    let tail = pdf * SQRT_PI_OVER_2 * erfcx_nonnegative(z.abs() * std::f64::consts::FRAC_1_SQRT_2);
     if z <= 0.0 {
         tail
     } else {

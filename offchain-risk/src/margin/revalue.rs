@@ -252,10 +252,35 @@ enum HorizonPricing {
 
 /// The basis factors a delta-one position reads at a horizon.
 #[derive(Debug, Clone, Copy)]
-enum HorizonBasis {
+pub(crate) enum HorizonBasis {
     Spot,
     Perpetual,
     Future { remaining_years: f64 },
+}
+
+/// P&L of a delta-one position on `underlying` under `shock`. Written so that zero basis shocks
+/// give exactly `pnl_per_return × r`: a hedged book then nets to an exact zero, as before basis
+/// risk existed.
+#[inline]
+pub(crate) fn delta_one_pnl(
+    pnl_per_return: f64,
+    basis: &HorizonBasis,
+    underlying: usize,
+    shock: &ShockVector,
+) -> f64 {
+    let spot_return = shock.spot_return[underlying];
+    match basis {
+        HorizonBasis::Spot => pnl_per_return * spot_return,
+        HorizonBasis::Perpetual => {
+            let premium = shock.perpetual_premium[underlying];
+            let funding = shock.funding_accrual[underlying];
+            pnl_per_return * (spot_return + premium * (1.0 + spot_return) - funding)
+        }
+        HorizonBasis::Future { remaining_years } => {
+            let basis_return = shock.carry_rate[underlying] * remaining_years;
+            pnl_per_return * (spot_return + basis_return * (1.0 + spot_return))
+        }
+    }
 }
 
 /// How options' vols move in a revaluation: term scaling of level shocks, the vol dynamics
@@ -305,23 +330,9 @@ impl HorizonPosition {
     pub fn revalue(&self, shock: &ShockVector) -> Result<(f64, f64)> {
         let spot_return = shock.spot_return[self.underlying];
         match &self.pricing {
-            // Written so that zero basis shocks give exactly `pnl_per_return × r`: a hedged book
-            // then nets to an exact zero, as before basis risk existed.
-            HorizonPricing::DeltaOne { pnl_per_return, basis } => Ok((
-                match basis {
-                    HorizonBasis::Spot => pnl_per_return * spot_return,
-                    HorizonBasis::Perpetual => {
-                        let premium = shock.perpetual_premium[self.underlying];
-                        let funding = shock.funding_accrual[self.underlying];
-                        pnl_per_return * (spot_return + premium * (1.0 + spot_return) - funding)
-                    }
-                    HorizonBasis::Future { remaining_years } => {
-                        let basis_return = shock.carry_rate[self.underlying] * remaining_years;
-                        pnl_per_return * (spot_return + basis_return * (1.0 + spot_return))
-                    }
-                },
-                0.0,
-            )),
+            HorizonPricing::DeltaOne { pnl_per_return, basis } => {
+                Ok((delta_one_pnl(*pnl_per_return, basis, self.underlying, shock), 0.0))
+            }
             HorizonPricing::Option {
                 kind,
                 forward,
@@ -447,6 +458,14 @@ pub(crate) struct StickyMoneynessOption {
 const MIN_BATCH_TOTAL_VARIANCE: f64 = 1e-10;
 
 impl HorizonPosition {
+    /// A delta-one position's `(pnl_per_return, basis)`, for [`delta_one_pnl`].
+    pub(crate) fn delta_one(&self) -> Option<(f64, HorizonBasis)> {
+        match self.pricing {
+            HorizonPricing::DeltaOne { pnl_per_return, basis } => Some((pnl_per_return, basis)),
+            HorizonPricing::Option { .. } => None,
+        }
+    }
+
     /// The option's batch form, if it has one: a smile-priced option before expiry under sticky
     /// moneyness whose smile's total variance is positive at every k (so no revaluation of it
     /// can fail for a finite log-moneyness), with finite fields.
