@@ -415,6 +415,9 @@ pub(crate) fn grid_margin(
     let mut shock = ShockVector::zero(underlyings);
     let wing_params = config.wing_shock.unwrap_or(WingShockParameters::derive_pmrm2());
     let mut scratch = horizon.scratch();
+    // Each position's P&L in each scenario (scenario-major), for the breakdown.
+    let n = horizon.positions.len();
+    let mut position_pnl = vec![0.0; config.scenarios.len() * n];
     for (s, scenario) in config.scenarios.iter().enumerate() {
         // Every underlying takes the same row at once; positions read only their own factor, so
         // this equals applying the row to one underlying at a time.
@@ -432,6 +435,7 @@ pub(crate) fn grid_margin(
             }
             None => horizon.revalue_into(&shock, &mut scratch)?,
         }
+        position_pnl[s * n..(s + 1) * n].copy_from_slice(&scratch.pnl);
         for (i, (position, bucket)) in horizon.positions.iter().zip(&bucket_of).enumerate() {
             let (pnl, value) = (scratch.pnl[i], scratch.value[i]);
             match bucket {
@@ -497,17 +501,10 @@ pub(crate) fn grid_margin(
 
     // Breakdown: each position's P&L in its underlying's worst scenario (a loss is positive).
     let mut positions = Vec::with_capacity(book.positions.len());
-    for (position, repriced) in book.positions.iter().zip(&horizon.positions) {
-        let row = &config.scenarios[per_underlying[position.underlying].worst_scenario];
-        let pnl = match row.wing_shock {
-            Some(shape) => repriced.wing_shocked(shape, &wing_params).0,
-            None => {
-                shock.spot_return.fill(row.spot_return);
-                shock.vol_level.fill(row.vol_level);
-                shock.skew_rotation.fill(row.skew_rotation);
-                repriced.pnl(&shock)?
-            }
-        };
+    for (i, position) in book.positions.iter().enumerate() {
+        let worst = per_underlying[position.underlying].worst_scenario;
+        let row = &config.scenarios[worst];
+        let pnl = position_pnl[worst * n + i];
         positions.push(PositionMargin {
             mark_to_market: position.valuation.value,
             margin: -pnl * row.loss_weight,
