@@ -409,9 +409,17 @@ pub(crate) fn grid_margin(
     // scenario_pnl[u][s]: P&L of underlying u's positions in scenario s. Scratch space is
     // allocated once; the scenario loop only fills it.
     let mut scenario_pnl = vec![vec![0.0; config.scenarios.len()]; underlyings];
-    let mut bucket_pnl = vec![0.0; buckets.len()];
-    let mut bucket_value = vec![0.0; buckets.len()];
-    let mut underlying_pnl = vec![0.0; underlyings];
+    // Per scenario, sums by sink: buckets first, then underlyings (the positions outside any
+    // bucket); each position's sink is fixed once.
+    let nb = buckets.len();
+    let sink_of: Vec<usize> = horizon
+        .positions
+        .iter()
+        .zip(&bucket_of)
+        .map(|(position, bucket)| bucket.unwrap_or(nb + position.underlying))
+        .collect();
+    let mut sink_pnl = vec![0.0; nb + underlyings];
+    let mut sink_value = vec![0.0; nb + underlyings];
     let mut shock = ShockVector::zero(underlyings);
     let wing_params = config.wing_shock.unwrap_or(WingShockParameters::derive_pmrm2());
     let mut scratch = horizon.scratch();
@@ -424,9 +432,8 @@ pub(crate) fn grid_margin(
         shock.spot_return.fill(scenario.spot_return);
         shock.vol_level.fill(scenario.vol_level);
         shock.skew_rotation.fill(scenario.skew_rotation);
-        bucket_pnl.fill(0.0);
-        bucket_value.fill(0.0);
-        underlying_pnl.fill(0.0);
+        sink_pnl.fill(0.0);
+        sink_value.fill(0.0);
         match scenario.wing_shock {
             Some(shape) => {
                 for (i, position) in horizon.positions.iter().enumerate() {
@@ -436,16 +443,13 @@ pub(crate) fn grid_margin(
             None => horizon.revalue_into(&shock, &mut scratch)?,
         }
         position_pnl[s * n..(s + 1) * n].copy_from_slice(&scratch.pnl);
-        for (i, (position, bucket)) in horizon.positions.iter().zip(&bucket_of).enumerate() {
-            let (pnl, value) = (scratch.pnl[i], scratch.value[i]);
-            match bucket {
-                Some(b) => {
-                    bucket_pnl[*b] += pnl;
-                    bucket_value[*b] += value;
-                }
-                None => underlying_pnl[position.underlying] += pnl,
-            }
+        for ((pnl, value), sink) in scratch.pnl.iter().zip(&scratch.value).zip(&sink_of) {
+            sink_pnl[*sink] += pnl;
+            // Delta-one values are 0: their sinks' values are never read.
+            sink_value[*sink] += value;
         }
+        let (bucket_pnl, underlying_pnl) = sink_pnl.split_at_mut(nb);
+        let bucket_value = &sink_value[..nb];
         for (b, bucket) in buckets.iter().enumerate() {
             let value = bucket_value[b];
             let discount = if value >= 0.0 { bucket.discount_long } else { bucket.discount_short };
