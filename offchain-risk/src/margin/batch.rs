@@ -106,6 +106,9 @@ impl HorizonBook {
                 None => others.push(index),
             }
         }
+        // Options whose smile uses one slice first, so the spot stage's test of it changes
+        // once per pass (stable: book order within each group).
+        options.sort_by_key(|batch| !batch.option.smile.uses_one_slice());
         Self { positions, options, delta_one, others }
     }
 
@@ -164,7 +167,11 @@ impl HorizonBook {
             let growth = 1.0 + returns[option.underlying];
             // ln(F'/K) = ln(F/K) + ln(1 + r): both terms accurate, no `ln` per option.
             let x = batch.log_forward_over_strike + scratch.log_return[option.underlying];
-            let variance = option.smile.total_variance_unchecked(-x);
+            let variance = if option.smile.uses_one_slice() {
+                option.smile.one_slice_total_variance_unchecked(-x)
+            } else {
+                option.smile.total_variance_unchecked(-x)
+            };
             *moved = SpotMoved {
                 log_forward_over_strike: x,
                 forward: option.forward * growth,

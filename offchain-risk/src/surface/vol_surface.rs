@@ -253,6 +253,22 @@ impl ExpirySmile {
             + self.upper_weight * self.upper.total_variance(k)
     }
 
+    /// Whether the upper slice has no weight (the expiry is the lower slice's own, or outside
+    /// the slices): then [`ExpirySmile::one_slice_total_variance_unchecked`] gives the same w
+    /// from one SVI evaluation (a calibrated surface has a slice at each listed expiry, so at an
+    /// instant most options are on one).
+    #[inline]
+    pub(crate) fn uses_one_slice(&self) -> bool {
+        self.upper_weight == 0.0
+    }
+
+    /// [`ExpirySmile::total_variance_unchecked`] of a smile that [`ExpirySmile::uses_one_slice`]:
+    /// the same value (the upper slice's term is +0 or −0, which leaves the sum unchanged).
+    #[inline]
+    pub(crate) fn one_slice_total_variance_unchecked(&self, k: f64) -> f64 {
+        self.lower_weight * self.lower.total_variance(k)
+    }
+
     /// A lower bound of the total variance over every k: the weighted minima of the two slices
     /// (the weights are non-negative, and each slice's w is at least its own minimum).
     pub(crate) fn min_total_variance(&self) -> f64 {
