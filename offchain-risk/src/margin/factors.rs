@@ -182,6 +182,13 @@ impl ShockVector {
         }
     }
 
+    /// Every factor back to zero (no move).
+    pub fn clear(&mut self) {
+        for factor in self.factors_mut() {
+            factor.fill(0.0);
+        }
+    }
+
     /// The shock's values, factor by factor, appended to `out` (`6 × underlyings` of them):
     /// Monte Carlo keeps every path's shock in one buffer instead of six vectors per path.
     pub fn append_to(&self, out: &mut Vec<f64>) {

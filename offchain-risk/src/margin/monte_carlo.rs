@@ -431,10 +431,10 @@ pub(crate) fn monte_carlo_margin(
             let mut losses = Vec::with_capacity(count);
             let mut shocks = Vec::with_capacity(count * shock_len);
             let mut scratch = horizon.scratch();
-            // Every path writes the same factors (the basis ones on every path or on none), so
-            // one shock serves all of them.
             let mut shock = ShockVector::zero(underlyings);
             for _ in 0..count {
+                // One shock serves the chunk, cleared so no path sees an earlier path's factor.
+                shock.clear();
                 model.draw(&mut rng, &mut shock, &mut normals, &mut spot_z);
                 if let Some(basis) = &model.basis {
                     basis.draw(&mut basis_rng, &mut shock, &spot_z);
