@@ -2,7 +2,8 @@
 //! per scenario or path.
 //!
 //! Flow: the book's [`HorizonPosition`]s → options revalued under sticky moneyness (the default
-//! dynamics) are laid out as arrays, everything else stays on [`HorizonPosition::revalue`] →
+//! dynamics) and delta-one positions are collected once with what their revaluation reads, the
+//! rest stays on [`HorizonPosition::revalue`] →
 //! per shock, a spot stage per option (`x = ln(F'/K) = ln(F/K) + ln(1 + r)` with one `ln_1p` per
 //! underlying instead of one `ln` per option, the shocked forward, the smile's total volatility
 //! at `k = −x`), kept while the spot returns repeat (the grid's vol rows of one spot move share
