@@ -1,7 +1,8 @@
-//! Margin-model speed against the targets of the "Risk engine II" issue (one core unless said):
-//! scenario grid on 100 and 1,000 positions (0.25 ms, 2.5 ms), Monte Carlo ES with 10,000 paths
-//! on 100 positions (50 ms), and 10,000 accounts of 10 positions through the grid on both cores
-//! (100 ms). Run: `cargo bench -p offchain-risk --bench margin`.
+//! Margin-model speed against its targets (one core unless said): scenario grid on 100 and 1,000
+//! positions (0.25 ms, 2.5 ms; "Risk engine II"), Monte Carlo ES with 10,000 paths on 100
+//! positions (40 ms per core; issue 13), and 10,000 accounts of 10 positions through the grid on
+//! both cores (60 ms; issue 13). Run: `cargo bench -p offchain-risk --bench margin`. Under load,
+//! `examples/margin_cpu.rs` times the two big cases as CPU time instead.
 
 // criterion_group!/criterion_main! generate undocumented functions.
 #![allow(missing_docs)]

@@ -183,14 +183,21 @@ impl Portfolio {
     /// Validates every position; errors name the JSON path of the field.
     pub fn validate(&self) -> Result<(), DataError> {
         for (index, position) in self.positions.iter().enumerate() {
-            let path = format!("positions[{index}]");
-            position.instrument.validate(&format!("{path}.instrument"))?;
+            // Field paths are built only for an error: margining many small accounts validates
+            // every position, and formatting two paths each was a measurable part of it.
+            let path = || format!("positions[{index}]");
+            position.instrument.validate("").map_err(|error| match error {
+                DataError::Invalid { field, reason } => {
+                    DataError::Invalid { field: format!("{}.instrument.{field}", path()), reason }
+                }
+                other => other,
+            })?;
             if !position.size.is_finite() {
-                return Err(invalid(&path, "size", "must be a finite number"));
+                return Err(invalid(&path(), "size", "must be a finite number"));
             }
             if let Some(entry) = position.entry_price {
                 if !(entry.is_finite() && entry > 0.0) {
-                    return Err(invalid(&path, "entry_price", "must be a positive USD price"));
+                    return Err(invalid(&path(), "entry_price", "must be a positive USD price"));
                 }
             }
         }

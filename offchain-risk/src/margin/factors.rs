@@ -182,6 +182,57 @@ impl ShockVector {
         }
     }
 
+    /// Every factor back to zero (no move).
+    pub fn clear(&mut self) {
+        for factor in self.factors_mut() {
+            factor.fill(0.0);
+        }
+    }
+
+    /// The shock's values, factor by factor, appended to `out` (`6 × underlyings` of them):
+    /// Monte Carlo keeps every path's shock in one buffer instead of six vectors per path.
+    pub fn append_to(&self, out: &mut Vec<f64>) {
+        for factor in self.factors() {
+            out.extend_from_slice(factor);
+        }
+    }
+
+    /// Overwrites the shock with values [`ShockVector::append_to`] wrote for the same number
+    /// of underlyings.
+    pub fn copy_from_flat(&mut self, flat: &[f64]) {
+        let n = self.spot_return.len();
+        for (i, factor) in self.factors_mut().into_iter().enumerate() {
+            factor.copy_from_slice(&flat[i * n..(i + 1) * n]);
+        }
+    }
+
+    /// How many values [`ShockVector::append_to`] writes.
+    pub fn len_flat(&self) -> usize {
+        6 * self.spot_return.len()
+    }
+
+    fn factors(&self) -> [&[f64]; 6] {
+        [
+            &self.spot_return,
+            &self.vol_level,
+            &self.skew_rotation,
+            &self.perpetual_premium,
+            &self.funding_accrual,
+            &self.carry_rate,
+        ]
+    }
+
+    fn factors_mut(&mut self) -> [&mut Vec<f64>; 6] {
+        [
+            &mut self.spot_return,
+            &mut self.vol_level,
+            &mut self.skew_rotation,
+            &mut self.perpetual_premium,
+            &mut self.funding_accrual,
+            &mut self.carry_rate,
+        ]
+    }
+
     /// Compiles `scenario` for the book's `underlyings`; shocks of other underlyings are moot.
     pub fn compile(scenario: &Scenario, underlyings: &[String]) -> Self {
         let mut vector = Self::zero(underlyings.len());

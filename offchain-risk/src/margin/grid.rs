@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::instrument::Instrument;
 use crate::margin::basis::{basis_add_on, BasisRisk};
+use crate::margin::batch::HorizonBook;
 use crate::margin::factors::{ShockVector, VolDynamics, VolTermScaling};
 use crate::margin::revalue::{at_horizon_with, Exposure, HorizonPosition, PreparedBook, VolRules};
 use crate::margin::{MarginResult, PositionMargin};
@@ -353,7 +354,7 @@ pub(crate) fn grid_margin(
     config: &GridConfig,
 ) -> Result<(MarginResult, Vec<UnderlyingGridMargin>)> {
     let underlyings = book.underlyings.len();
-    let horizon = at_horizon_with(book, 0.0, &config.vol_rules())?;
+    let horizon = HorizonBook::new(at_horizon_with(book, 0.0, &config.vol_rules())?);
 
     // Expiry buckets of options and futures, and each position's bucket (none for spot and
     // perpetuals).
@@ -408,33 +409,47 @@ pub(crate) fn grid_margin(
     // scenario_pnl[u][s]: P&L of underlying u's positions in scenario s. Scratch space is
     // allocated once; the scenario loop only fills it.
     let mut scenario_pnl = vec![vec![0.0; config.scenarios.len()]; underlyings];
-    let mut bucket_pnl = vec![0.0; buckets.len()];
-    let mut bucket_value = vec![0.0; buckets.len()];
-    let mut underlying_pnl = vec![0.0; underlyings];
+    // Per scenario, sums by sink: buckets first, then underlyings (the positions outside any
+    // bucket); each position's sink is fixed once.
+    let nb = buckets.len();
+    let sink_of: Vec<usize> = horizon
+        .positions
+        .iter()
+        .zip(&bucket_of)
+        .map(|(position, bucket)| bucket.unwrap_or(nb + position.underlying))
+        .collect();
+    let mut sink_pnl = vec![0.0; nb + underlyings];
+    let mut sink_value = vec![0.0; nb + underlyings];
     let mut shock = ShockVector::zero(underlyings);
     let wing_params = config.wing_shock.unwrap_or(WingShockParameters::derive_pmrm2());
+    let mut scratch = horizon.scratch();
+    // Each position's P&L in each scenario (scenario-major), for the breakdown.
+    let n = horizon.positions.len();
+    let mut position_pnl = vec![0.0; config.scenarios.len() * n];
     for (s, scenario) in config.scenarios.iter().enumerate() {
         // Every underlying takes the same row at once; positions read only their own factor, so
         // this equals applying the row to one underlying at a time.
         shock.spot_return.fill(scenario.spot_return);
         shock.vol_level.fill(scenario.vol_level);
         shock.skew_rotation.fill(scenario.skew_rotation);
-        bucket_pnl.fill(0.0);
-        bucket_value.fill(0.0);
-        underlying_pnl.fill(0.0);
-        for (position, bucket) in horizon.iter().zip(&bucket_of) {
-            let (pnl, value) = match scenario.wing_shock {
-                Some(shape) => position.wing_shocked(shape, &wing_params),
-                None => position.revalue(&shock)?,
-            };
-            match bucket {
-                Some(b) => {
-                    bucket_pnl[*b] += pnl;
-                    bucket_value[*b] += value;
+        sink_pnl.fill(0.0);
+        sink_value.fill(0.0);
+        match scenario.wing_shock {
+            Some(shape) => {
+                for (i, position) in horizon.positions.iter().enumerate() {
+                    (scratch.pnl[i], scratch.value[i]) = position.wing_shocked(shape, &wing_params);
                 }
-                None => underlying_pnl[position.underlying] += pnl,
             }
+            None => horizon.revalue_into(&shock, &mut scratch)?,
         }
+        position_pnl[s * n..(s + 1) * n].copy_from_slice(&scratch.pnl);
+        for ((pnl, value), sink) in scratch.pnl.iter().zip(&scratch.value).zip(&sink_of) {
+            sink_pnl[*sink] += pnl;
+            // Delta-one values are 0: their sinks' values are never read.
+            sink_value[*sink] += value;
+        }
+        let (bucket_pnl, underlying_pnl) = sink_pnl.split_at_mut(nb);
+        let bucket_value = &sink_value[..nb];
         for (b, bucket) in buckets.iter().enumerate() {
             let value = bucket_value[b];
             let discount = if value >= 0.0 { bucket.discount_long } else { bucket.discount_short };
@@ -450,7 +465,7 @@ pub(crate) fn grid_margin(
     }
 
     let basis_contingency =
-        basis_contingencies(config, underlyings, &horizon, &bucket_of, &buckets)?;
+        basis_contingencies(config, underlyings, &horizon.positions, &bucket_of, &buckets)?;
 
     let mut per_underlying = Vec::with_capacity(underlyings);
     for (u, pnl) in scenario_pnl.iter().enumerate() {
@@ -490,17 +505,10 @@ pub(crate) fn grid_margin(
 
     // Breakdown: each position's P&L in its underlying's worst scenario (a loss is positive).
     let mut positions = Vec::with_capacity(book.positions.len());
-    for (position, repriced) in book.positions.iter().zip(&horizon) {
-        let row = &config.scenarios[per_underlying[position.underlying].worst_scenario];
-        let pnl = match row.wing_shock {
-            Some(shape) => repriced.wing_shocked(shape, &wing_params).0,
-            None => {
-                shock.spot_return.fill(row.spot_return);
-                shock.vol_level.fill(row.vol_level);
-                shock.skew_rotation.fill(row.skew_rotation);
-                repriced.pnl(&shock)?
-            }
-        };
+    for (i, position) in book.positions.iter().enumerate() {
+        let worst = per_underlying[position.underlying].worst_scenario;
+        let row = &config.scenarios[worst];
+        let pnl = position_pnl[worst * n + i];
         positions.push(PositionMargin {
             mark_to_market: position.valuation.value,
             margin: -pnl * row.loss_weight,

@@ -1,6 +1,7 @@
 //! Margin models on whole portfolios, as a staged pipeline:
 //! scenario set ([`factors`]) → revalue every position under each scenario ([`revalue`], full
-//! Black-76 repricing under the skewed surface) → P&L vector → risk measure.
+//! Black-76 repricing under the skewed surface; the grid and Monte Carlo run it batched, `batch`)
+//! → P&L vector → risk measure.
 //!
 //! Four models, each giving mark-to-market, maintenance and initial margin and a per-position
 //! breakdown ([`margin`]):
@@ -16,6 +17,7 @@
 //! Monte Carlo.
 
 pub mod basis;
+pub(crate) mod batch;
 pub mod delta;
 pub mod factors;
 pub mod grid;

@@ -28,6 +28,7 @@ use crate::error::{DataError, Result};
 use crate::margin::basis::{
     unit_variance_scale, BasisRisk, FUNDING_PRINTS_PER_DAY, SHOCK_CONFIDENCE,
 };
+use crate::margin::batch::HorizonBook;
 use crate::margin::factors::{ShockVector, VolTermScaling};
 use crate::margin::revalue::{at_horizon, BasisExposure, Exposure, PreparedBook};
 use crate::margin::{MarginResult, PositionMargin};
@@ -410,11 +411,13 @@ pub(crate) fn monte_carlo_margin(
         ));
     }
     let model = PathModel::new(book, config)?;
-    let horizon = at_horizon(book, model.horizon_years, &config.vol_term)?;
+    let horizon = HorizonBook::new(at_horizon(book, model.horizon_years, &config.vol_term)?);
     let underlyings = book.underlyings.len();
     let chunks = config.paths.div_ceil(CHUNK_PATHS);
-    // Each chunk: its paths' portfolio losses and their shocks (kept to allocate the tail).
-    let results: Vec<Result<(Vec<f64>, Vec<ShockVector>)>> = (0..chunks)
+    let shock_len = ShockVector::zero(underlyings).len_flat();
+    // Each chunk: its paths' portfolio losses and their shocks (one buffer per chunk, see
+    // `ShockVector::append_to`), kept to allocate the tail.
+    let results: Vec<Result<(Vec<f64>, Vec<f64>)>> = (0..chunks)
         .into_par_iter()
         .map(|chunk| {
             let mut rng = ChaCha20Rng::seed_from_u64(seed);
@@ -425,19 +428,21 @@ pub(crate) fn monte_carlo_margin(
             let mut normals = vec![0.0; 2 * underlyings];
             let mut spot_z = vec![0.0; underlyings];
             let mut losses = Vec::with_capacity(count);
-            let mut shocks = Vec::with_capacity(count);
+            let mut shocks = Vec::with_capacity(count * shock_len);
+            let mut scratch = horizon.scratch();
+            let mut shock = ShockVector::zero(underlyings);
             for _ in 0..count {
-                let mut shock = ShockVector::zero(underlyings);
+                // One shock serves the chunk, cleared so no path sees an earlier path's factor.
+                shock.clear();
                 model.draw(&mut rng, &mut shock, &mut normals, &mut spot_z);
                 if let Some(basis) = &model.basis {
                     basis.draw(&mut basis_rng, &mut shock, &spot_z);
                 }
-                let mut pnl = 0.0;
-                for position in &horizon {
-                    pnl += position.pnl(&shock)?;
-                }
+                horizon.revalue_into(&shock, &mut scratch)?;
+                // Summed in book order, from +0.
+                let pnl = scratch.pnl.iter().fold(0.0, |sum, pnl| sum + pnl);
                 losses.push(-pnl);
-                shocks.push(shock);
+                shock.append_to(&mut shocks);
             }
             Ok((losses, shocks))
         })
@@ -473,9 +478,13 @@ pub(crate) fn monte_carlo_margin(
         .iter()
         .map(|p| PositionMargin { mark_to_market: p.valuation.value, margin: 0.0 })
         .collect();
+    let mut scratch = horizon.scratch();
+    let mut shock = ShockVector::zero(underlyings);
     for &path in tail {
-        for (allocation, position) in positions.iter_mut().zip(&horizon) {
-            allocation.margin -= position.pnl(&shocks[path])? / tail_count as f64;
+        shock.copy_from_flat(&shocks[path * shock_len..(path + 1) * shock_len]);
+        horizon.revalue_into(&shock, &mut scratch)?;
+        for (allocation, pnl) in positions.iter_mut().zip(&scratch.pnl) {
+            allocation.margin -= pnl / tail_count as f64;
         }
     }
     let maintenance_margin = expected_shortfall.max(0.0);

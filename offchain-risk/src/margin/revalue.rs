@@ -252,10 +252,35 @@ enum HorizonPricing {
 
 /// The basis factors a delta-one position reads at a horizon.
 #[derive(Debug, Clone, Copy)]
-enum HorizonBasis {
+pub(crate) enum HorizonBasis {
     Spot,
     Perpetual,
     Future { remaining_years: f64 },
+}
+
+/// P&L of a delta-one position on `underlying` under `shock`. Written so that zero basis shocks
+/// give exactly `pnl_per_return × r`: a hedged book then nets to an exact zero, as before basis
+/// risk existed.
+#[inline]
+pub(crate) fn delta_one_pnl(
+    pnl_per_return: f64,
+    basis: &HorizonBasis,
+    underlying: usize,
+    shock: &ShockVector,
+) -> f64 {
+    let spot_return = shock.spot_return[underlying];
+    match basis {
+        HorizonBasis::Spot => pnl_per_return * spot_return,
+        HorizonBasis::Perpetual => {
+            let premium = shock.perpetual_premium[underlying];
+            let funding = shock.funding_accrual[underlying];
+            pnl_per_return * (spot_return + premium * (1.0 + spot_return) - funding)
+        }
+        HorizonBasis::Future { remaining_years } => {
+            let basis_return = shock.carry_rate[underlying] * remaining_years;
+            pnl_per_return * (spot_return + basis_return * (1.0 + spot_return))
+        }
+    }
 }
 
 /// How options' vols move in a revaluation: term scaling of level shocks, the vol dynamics
@@ -305,23 +330,9 @@ impl HorizonPosition {
     pub fn revalue(&self, shock: &ShockVector) -> Result<(f64, f64)> {
         let spot_return = shock.spot_return[self.underlying];
         match &self.pricing {
-            // Written so that zero basis shocks give exactly `pnl_per_return × r`: a hedged book
-            // then nets to an exact zero, as before basis risk existed.
-            HorizonPricing::DeltaOne { pnl_per_return, basis } => Ok((
-                match basis {
-                    HorizonBasis::Spot => pnl_per_return * spot_return,
-                    HorizonBasis::Perpetual => {
-                        let premium = shock.perpetual_premium[self.underlying];
-                        let funding = shock.funding_accrual[self.underlying];
-                        pnl_per_return * (spot_return + premium * (1.0 + spot_return) - funding)
-                    }
-                    HorizonBasis::Future { remaining_years } => {
-                        let basis_return = shock.carry_rate[self.underlying] * remaining_years;
-                        pnl_per_return * (spot_return + basis_return * (1.0 + spot_return))
-                    }
-                },
-                0.0,
-            )),
+            HorizonPricing::DeltaOne { pnl_per_return, basis } => {
+                Ok((delta_one_pnl(*pnl_per_return, basis, self.underlying, shock), 0.0))
+            }
             HorizonPricing::Option {
                 kind,
                 forward,
@@ -420,6 +431,95 @@ impl HorizonPosition {
         let vol = base_vol * (1.0 + lift).max(0.0);
         let price = black76::price(*kind, *forward, *strike, *remaining, vol, *discount_factor);
         (self.size * (price - base_price), self.size * price)
+    }
+}
+
+/// What batched revaluation ([`crate::margin::batch`]) needs of an option revalued under sticky
+/// moneyness: the fields of [`HorizonPricing::Option`] that its formula reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StickyMoneynessOption {
+    pub underlying: usize,
+    pub size: f64,
+    pub kind: OptionKind,
+    pub forward: f64,
+    pub strike: f64,
+    pub smile: ExpirySmile,
+    /// √w × this is the total volatility at the remaining time.
+    pub total_vol_scale: f64,
+    pub vol_term_scale: f64,
+    /// Floor on the total volatility in vol-up shocks (`min_vol_up × √remaining`).
+    pub vol_up_floor: f64,
+    pub discount_factor: f64,
+    pub base_price: f64,
+}
+
+/// Below this lower bound of a smile's total variance an option stays on the checked path: far
+/// above the rounding of w, so the batch's unchecked reads cannot meet a w ≤ 0.
+const MIN_BATCH_TOTAL_VARIANCE: f64 = 1e-10;
+
+impl HorizonPosition {
+    /// A delta-one position's `(pnl_per_return, basis)`, for [`delta_one_pnl`].
+    pub(crate) fn delta_one(&self) -> Option<(f64, HorizonBasis)> {
+        match self.pricing {
+            HorizonPricing::DeltaOne { pnl_per_return, basis } => Some((pnl_per_return, basis)),
+            HorizonPricing::Option { .. } => None,
+        }
+    }
+
+    /// The option's batch form, if it has one: a smile-priced option before expiry under sticky
+    /// moneyness whose smile's total variance is positive at every k (so no revaluation of it
+    /// can fail for a finite log-moneyness), with finite fields.
+    pub(crate) fn sticky_moneyness_option(&self) -> Option<StickyMoneynessOption> {
+        let HorizonPricing::Option {
+            kind,
+            forward,
+            strike,
+            remaining,
+            sqrt_remaining,
+            smile_total_vol_scale,
+            discount_factor,
+            base_price,
+            smile: Some(smile),
+            vol_term_scale,
+            dynamics: VolDynamics::StickyMoneyness,
+            min_vol_up,
+            ..
+        } = self.pricing
+        else {
+            return None;
+        };
+        let option = StickyMoneynessOption {
+            underlying: self.underlying,
+            size: self.size,
+            kind,
+            forward,
+            strike,
+            smile,
+            total_vol_scale: smile_total_vol_scale,
+            vol_term_scale,
+            vol_up_floor: min_vol_up * sqrt_remaining,
+            discount_factor,
+            base_price,
+        };
+        let finite = [
+            self.size,
+            forward,
+            strike,
+            smile_total_vol_scale,
+            vol_term_scale,
+            option.vol_up_floor,
+            discount_factor,
+            base_price,
+        ]
+        .iter()
+        .all(|v| v.is_finite());
+        (finite
+            && remaining > 0.0
+            && forward > 0.0
+            && strike > 0.0
+            && smile_total_vol_scale > 0.0
+            && smile.min_total_variance() > MIN_BATCH_TOTAL_VARIANCE)
+            .then_some(option)
     }
 }
 

@@ -240,8 +240,39 @@ impl ExpirySmile {
     /// by T and the multiplication back.
     #[inline]
     pub fn total_variance(&self, k: f64) -> Option<f64> {
-        let w = self.lower_weight * self.lower.total_variance(k)
-            + self.upper_weight * self.upper.total_variance(k);
+        let w = self.total_variance_unchecked(k);
         (w > 0.0 && k.is_finite()).then_some(w)
+    }
+
+    /// [`ExpirySmile::total_variance`] without the checks, for callers that know `k` is finite
+    /// and [`ExpirySmile::min_total_variance`] is positive (batched revaluation checks once per
+    /// smile instead of once per query). Same value where both are defined.
+    #[inline]
+    pub(crate) fn total_variance_unchecked(&self, k: f64) -> f64 {
+        self.lower_weight * self.lower.total_variance(k)
+            + self.upper_weight * self.upper.total_variance(k)
+    }
+
+    /// Whether the upper slice has no weight (the expiry is the lower slice's own, or outside
+    /// the slices): then [`ExpirySmile::one_slice_total_variance_unchecked`] gives the same w
+    /// from one SVI evaluation (a calibrated surface has a slice at each listed expiry, so at an
+    /// instant most options are on one).
+    #[inline]
+    pub(crate) fn uses_one_slice(&self) -> bool {
+        self.upper_weight == 0.0
+    }
+
+    /// [`ExpirySmile::total_variance_unchecked`] of a smile that [`ExpirySmile::uses_one_slice`]:
+    /// the same value (the upper slice's term is +0 or −0, which leaves the sum unchanged).
+    #[inline]
+    pub(crate) fn one_slice_total_variance_unchecked(&self, k: f64) -> f64 {
+        self.lower_weight * self.lower.total_variance(k)
+    }
+
+    /// A lower bound of the total variance over every k: the weighted minima of the two slices
+    /// (the weights are non-negative, and each slice's w is at least its own minimum).
+    pub(crate) fn min_total_variance(&self) -> f64 {
+        self.lower_weight * self.lower.min_total_variance()
+            + self.upper_weight * self.upper.min_total_variance()
     }
 }
