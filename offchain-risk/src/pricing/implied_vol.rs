@@ -12,9 +12,9 @@
 //! answers, the volatility is bit for bit the crate's: the same round-trip accuracy by
 //! construction, and the peer bench compares only the wrappers around one solver.
 //!
-//! The hot path is one branch-light test (all inputs finite and in their domain, the price
-//! strictly inside its bounds, the solver's answer positive and finite); errors, the intrinsic
-//! value and the fallback solver live in cold functions. Plugging our polynomial `erfcx` (or a
+//! The hot path tests the inputs once (all finite and in their domain, the price strictly inside
+//! its bounds) and the solver's answer once (positive and finite); errors, the intrinsic value
+//! and the fallback solver live in cold functions. Plugging our polynomial `erfcx` (or a
 //! one-`exp` erfc) into the crate's `SpecialFn` made the solve 1-2% slower, not faster: the crate
 //! calls a special function only about 1.2 times per solve on the bench book, and Cody's rational
 //! `erfcx` has the higher throughput (docs/BENCHMARKS.md).
