@@ -379,7 +379,7 @@ fn moneyness_at(theta: f64, forward: f64, strike: f64, x: f64, s: f64) -> Moneyn
 /// Neither needs an `exp` of its own (φ(z) is shared), and one rational with a division has a
 /// higher throughput than our degree-15 table polynomial (5.3 against 7.8 ns per call measured
 /// on this machine), for the same few-ulp accuracy.
-#[inline]
+#[inline(always)] // Twice per price: left to itself LLVM outlines it in the Greeks' path.
 fn cdf_given_pdf(z: f64, pdf: f64) -> f64 {
     let y = z.abs() * std::f64::consts::FRAC_1_SQRT_2;
     let tail = if y <= CODY_ERF_THRESHOLD {
@@ -458,7 +458,7 @@ struct Core {
     undiscounted: f64,
 }
 
-#[inline]
+#[inline(always)] // One call site per Greeks function; outlined it cost a call and spills.
 fn core(
     kind: OptionKind,
     forward: f64,
