@@ -21,7 +21,7 @@
 //! Speed: the textbook path takes one `ln`, one `exp` and two of Cody's rational erf/erfcx (the
 //! `implied-vol` crate's `DefaultSpecialFn`), which beat our table-polynomial `erfcx` in
 //! throughput; the Greeks divide once (1/(F·s)) instead of four times. Against that crate's own
-//! price the peer bench measures 0.96× (docs/BENCHMARKS.md), at 3.3e-14 worst relative error on
+//! price the peer bench measures 0.93× (docs/BENCHMARKS.md), at 3.3e-14 worst relative error on
 //! the bench book against mpmath (7.2e-14 with the polynomial tails).
 
 use serde::{Deserialize, Serialize};
