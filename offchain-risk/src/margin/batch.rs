@@ -20,8 +20,6 @@ use crate::error::Result;
 use crate::margin::factors::{ShockVector, VolTermScaling};
 use crate::margin::revalue::{delta_one_pnl, HorizonBasis, HorizonPosition, StickyMoneynessOption};
 use crate::pricing::black76::{self, log_moneyness};
-use crate::pricing::normal::{erfcx_nonnegative, product_residual, INV_SQRT_2PI, SQRT_PI_OVER_2};
-use crate::pricing::OptionKind;
 
 /// A book at one horizon, ready for batched revaluation.
 #[derive(Debug, Clone)]
@@ -201,7 +199,7 @@ impl HorizonBook {
             if vol_level > 0.0 {
                 total_vol = total_vol.max(option.vol_up_floor);
             }
-            let price = black76_price(
+            let price = black76::price_at_moneyness(
                 option.kind,
                 moved.forward,
                 option.strike,
@@ -216,48 +214,6 @@ impl HorizonBook {
     }
 }
 
-/// Black-76 price from x = ln(F/K), F/K and the total volatility s > 0: the textbook formula of
-/// [`black76::price_at_log_moneyness`] with its φ(d₁)-based CDFs, and that function itself
-/// wherever the textbook difference would lose accuracy (the same criterion, ~1e-13 relative).
-#[inline]
-fn black76_price(
-    kind: OptionKind,
-    forward: f64,
-    strike: f64,
-    forward_over_strike: f64,
-    x: f64,
-    s: f64,
-    discount_factor: f64,
-) -> f64 {
-    let theta = kind.sign();
-    let d1 = x / s + 0.5 * s;
-    let d2 = d1 - s;
-    let d1_sq = d1 * d1;
-    let pdf1 = INV_SQRT_2PI * (-0.5 * d1_sq).exp() * (1.0 - 0.5 * product_residual(d1, d1, d1_sq));
-    let pdf2 = pdf1 * forward_over_strike;
-    let long_leg = forward * cdf_given_pdf(theta * d1, pdf1);
-    let short_leg = strike * cdf_given_pdf(theta * d2, pdf2);
-    let value = theta * (long_leg - short_leg);
-    // The textbook difference loses about ε(4 + d²)·max(legs)/value relative (see
-    // `black76::textbook_is_accurate`).
-    if 450.0 * value >= (4.0 + (d1 * d1).max(d2 * d2)) * long_leg.max(short_leg) {
-        discount_factor * value.max(theta * (forward - strike))
-    } else {
-        black76::price_at_log_moneyness(kind, forward, strike, x, s, discount_factor)
-    }
-}
-
-/// Φ(z) from φ(z): the tail beyond |z| is φ(z)·√(π/2)·erfcx(|z|/√2), without cancellation.
-#[inline]
-fn cdf_given_pdf(z: f64, pdf: f64) -> f64 {
-    let tail = pdf * SQRT_PI_OVER_2 * erfcx_nonnegative(z.abs() * std::f64::consts::FRAC_1_SQRT_2);
-    if z <= 0.0 {
-        tail
-    } else {
-        1.0 - tail
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -267,6 +223,7 @@ mod tests {
     use crate::margin::factors::VolDynamics;
     use crate::margin::revalue::{at_horizon_with, PreparedBook, VolRules};
     use crate::market::MarketSnapshot;
+    use crate::pricing::OptionKind;
     use crate::valuation::PricingModel;
 
     const NEAR: i64 = 1_707_884_000_000;

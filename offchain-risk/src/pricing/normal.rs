@@ -92,17 +92,6 @@ pub fn erfcx(z: f64) -> f64 {
     sum / (z * std::f64::consts::PI.sqrt())
 }
 
-/// [`erfcx`] for z ≥ 0 (or NaN), with the polynomial range inlined into the caller: what every
-/// Black-76 price evaluates twice.
-#[inline]
-pub(crate) fn erfcx_nonnegative(z: f64) -> f64 {
-    if z < 8.0 {
-        erfcx_polynomial(z)
-    } else {
-        erfcx(z)
-    }
-}
-
 /// Φ(h)/φ(h), the lower-tail Mills ratio (Jäckel's Y(h)), for any h where it is finite.
 #[inline]
 pub fn cdf_over_pdf(h: f64) -> f64 {
