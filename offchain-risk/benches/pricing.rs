@@ -5,7 +5,9 @@
 //! - `price_vs_peer`: our Black-76 price against the crates.io crate `implied-vol` 2.1.0's price
 //!   (Jäckel's "Let's Be Rational" code), target ratio ≤ 1;
 //! - `implied_vol_vs_peer`: our implied vol against that crate's, target ratio ≤ 1 at equal or
-//!   better round-trip accuracy (both printed);
+//!   better round-trip accuracy (both printed), against the crate's unchecked entry point
+//!   (`build_unchecked()`); `implied_vol_vs_peer_validated` against its validating one
+//!   (`build()`), like for like, since ours validates its inputs and returns typed errors;
 //! - `greeks_vs_price`: price + 7 Greeks against our own price only, target ratio ≤ 1.5.
 //!
 //! Each group times both sides with criterion and then, in its `interleaved` function, passes
@@ -263,6 +265,20 @@ fn peer_implied_vol(q: &Quote, price: f64) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// The crate's validating entry point (`build()`: finite positive F and K, T ≥ 0, a finite
+/// non-negative price), the like-for-like peer of our `implied_vol`, which validates too.
+fn peer_implied_vol_validated(q: &Quote, price: f64) -> f64 {
+    ImpliedBlackVolatility::builder()
+        .option_price(price / q.discount_factor)
+        .forward(q.forward)
+        .strike(q.strike)
+        .expiry(q.expiry_years)
+        .is_call(q.kind == OptionKind::Call)
+        .build()
+        .and_then(|solver| solver.calculate::<DefaultSpecialFn>())
+        .unwrap_or(f64::NAN)
+}
+
 fn ours_implied_vol(q: &Quote, price: f64) -> f64 {
     implied_vol(q.kind, price, q.forward, q.strike, q.expiry_years, q.discount_factor)
         .unwrap_or(f64::NAN)
@@ -332,6 +348,19 @@ fn bench_peers(c: &mut Criterion) {
         ("ours", || quotes.iter().map(|q| ours_implied_vol(q, black_box(q.price))).sum::<f64>()),
         ("implied-vol 2.1.0", || {
             quotes.iter().map(|q| peer_implied_vol(q, black_box(q.price))).sum::<f64>()
+        }),
+    );
+    group.finish();
+
+    // Like for like: both sides validate their inputs.
+    let mut group = c.benchmark_group("implied_vol_vs_peer_validated");
+    group.throughput(Throughput::Elements(n as u64));
+    both_sides(
+        &mut group,
+        n,
+        ("ours", || quotes.iter().map(|q| ours_implied_vol(q, black_box(q.price))).sum::<f64>()),
+        ("implied-vol 2.1.0 build()", || {
+            quotes.iter().map(|q| peer_implied_vol_validated(q, black_box(q.price))).sum::<f64>()
         }),
     );
     group.finish();
